@@ -1,0 +1,566 @@
+/**
+ * One socket to one Redis server: write batching, reply matching, handshake, reconnect with backoff,
+ * offline queue, command timeouts.
+ *
+ * Lifecycle:  connecting -> handshaking -> ready -> (socket lost) -> waiting -> connecting -> ...
+ *                                                 -> (quit/disconnect/gave up) -> closed
+ *
+ * Guarantees, whatever the network does:
+ * - every command settles exactly once;
+ * - a command that was written is never written again: if its reply is lost it fails with
+ *   OutcomeUnknownError (or TimeoutError), because Redis may have applied it;
+ * - a command that was never written fails with NotSentError, or waits in the bounded offline queue and
+ *   is written after the next handshake;
+ * - nothing queued is written before the handshake (AUTH/HELLO, SELECT, CLIENT SETNAME, and a PING that
+ *   waits out -LOADING) has succeeded, so callers never see LOADING or NOAUTH from a restart;
+ * - after a command timeout the socket is reset, so a late reply can never be matched to another caller.
+ *
+ * Commands issued in the same tick are written in one socket write (process.nextTick flush): N concurrent
+ * awaits cost one syscall. Timeouts run off one coarse sweep per connection, not a timer per command.
+ */
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { RespDecoder } from '../resp/decoder.js';
+import { WriteBatch } from '../resp/encoder.js';
+import { ProtocolError, ReplyError } from '../resp/errors.js';
+import type { Command, RespValue } from '../resp/types.js';
+import { systemClock, type Clock } from '../clock.js';
+import { Fifo, Mode, type Pending } from './command-queue.js';
+import { ConnectionError, NotSentError, OutcomeUnknownError, TimeoutError } from './errors.js';
+
+export interface ReconnectOptions {
+  /** First delay; doubles each attempt. */
+  baseMs?: number;
+  maxMs?: number;
+  /** Give up after this many failed attempts in a row (default: never). */
+  maxAttempts?: number;
+  /** Fraction of each delay that is randomised, 0..1, so that many clients don't reconnect in step. */
+  jitter?: number;
+}
+
+export interface ConnectionOptions {
+  host?: string;
+  port?: number;
+  /** Unix socket path; overrides host/port. */
+  path?: string;
+  /** true, or options for tls.connect (ca, cert, servername...). */
+  tls?: boolean | tls.ConnectionOptions;
+  username?: string;
+  password?: string;
+  db?: number;
+  clientName?: string;
+  /** 2 (default) or 3 (HELLO 3, falling back to 2 on servers without HELLO). */
+  protocol?: 2 | 3;
+  /** Default 10 000. */
+  connectTimeoutMs?: number;
+  /** 0 (default) disables; otherwise a written command with no reply in this time fails and resets the socket. */
+  commandTimeoutMs?: number;
+  /** false disables reconnecting. */
+  reconnect?: false | ReconnectOptions;
+  /** Commands kept while disconnected (default 10 000); 0 makes them fail at once with NotSentError. */
+  offlineQueueMax?: number;
+  /** How long a command may wait offline before failing with NotSentError (default 30 000). */
+  offlineTimeoutMs?: number;
+  /** Bulk replies as Buffer instead of string. */
+  returnBuffers?: boolean;
+  /** How often the handshake retries while the server answers -LOADING (default 100). */
+  loadingRetryMs?: number;
+  keepAliveMs?: number;
+  clock?: Clock;
+  /**
+   * RESP2 subscriber connection: replies that are pub/sub frames (message, pmessage, smessage,
+   * subscribe confirmations) are routed like RESP3 pushes. Only pub/sub commands and PING go on it.
+   */
+  subscriber?: boolean;
+  /** Pub/sub messages and other pushes that no command is waiting for. */
+  onPush?: (frame: RespValue[]) => void;
+}
+
+export type ConnectionState = 'connecting' | 'handshaking' | 'ready' | 'waiting' | 'closed';
+
+export interface SendOptions {
+  noTimeout?: boolean;
+  /** RESP3/subscriber: the push kind ('subscribe', 'unsubscribe', ...) that confirms this command. */
+  pushKind?: string;
+  /** How many such confirmations. */
+  pushConfirms?: number;
+}
+
+const PUBSUB_KINDS = new Set(['message', 'pmessage', 'smessage', 'subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
+
+function flushConnection(conn: Connection): void {
+  conn._flush();
+}
+
+export class Connection extends EventEmitter {
+  readonly options: ConnectionOptions;
+  readonly #clock: Clock;
+  #state: ConnectionState = 'connecting';
+  #socket: net.Socket | null = null;
+  #decoder: RespDecoder;
+  #batch = new WriteBatch();
+  #flushQueued = false;
+  /** Entries at the tail of #awaiting that are in #batch, not yet handed to the socket. */
+  #unflushed = 0;
+  #awaiting = new Fifo<Pending>();
+  #offline = new Fifo<Pending>();
+  /** Coarse time, refreshed by the sweep. */
+  #now: number;
+  #stopSweep: () => void;
+  #attempts = 0;
+  #closing = false;
+  #lastError: Error | undefined;
+  #protocol: 2 | 3;
+  #reconnectTimer: (() => void) | null = null;
+  #epoch = 0;
+
+  constructor(options: ConnectionOptions) {
+    super();
+    this.options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#protocol = options.protocol ?? 2;
+    this.#now = this.#clock.now();
+    this.#decoder = this.#newDecoder();
+    const timeout = options.commandTimeoutMs ?? 0;
+    const tick = timeout > 0 ? Math.max(5, Math.min(250, timeout / 4)) : 250;
+    this.#stopSweep = this.#clock.every(tick, () => this.#sweep());
+    this.#connect();
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The protocol in effect (3 may have fallen back to 2 on an old server). */
+  get protocol(): 2 | 3 {
+    return this.#protocol;
+  }
+
+  /** Increments on every successful handshake: state such as WATCH does not survive a change. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  get pendingCount(): number {
+    return this.#awaiting.length + this.#offline.length;
+  }
+
+  get where(): string {
+    return this.options.path ?? `${this.options.host ?? '127.0.0.1'}:${this.options.port ?? 6379}`;
+  }
+
+  #newDecoder(): RespDecoder {
+    return new RespDecoder({
+      returnBuffers: this.options.returnBuffers ?? false,
+      onReply: (v) => this.#onReply(v),
+      onPush: (v) => this.#onPush(v),
+    });
+  }
+
+  // ---- sending -----------------------------------------------------------------------------------
+
+  /** Sends one command; resolves with its reply, rejects with its ReplyError or a client error. */
+  send(command: Command, options?: SendOptions): Promise<RespValue> {
+    return new Promise((resolve, reject) => {
+      this.#enqueue(
+        {
+          resolve,
+          reject,
+          mode: Mode.Single,
+          left: 1,
+          replies: null,
+          t: this.#now,
+          name: commandName(command),
+          commands: [command],
+          noTimeout: options?.noTimeout ?? false,
+          pushConfirms: options?.pushConfirms ?? 0,
+        },
+        options?.pushKind,
+      );
+    });
+  }
+
+  /** Sends several commands in one write; resolves with their replies in order, ReplyErrors in place. */
+  sendPipeline(commands: readonly Command[], mode: Mode = Mode.Pipeline): Promise<any> {
+    if (commands.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.#enqueue({
+        resolve,
+        reject,
+        mode,
+        left: commands.length,
+        replies: [],
+        t: this.#now,
+        name: commandName(commands[mode === Mode.Multi ? 1 : 0] ?? commands[0]!),
+        commands,
+        noTimeout: false,
+        pushConfirms: 0,
+      });
+    });
+  }
+
+  #enqueue(p: Pending, pushKind?: string): void {
+    if (pushKind) (p as Pending & { pushKind?: string }).pushKind = pushKind;
+    if (this.#state === 'ready') {
+      this.#write(p);
+      return;
+    }
+    if (this.#state === 'closed' || this.#closing) {
+      p.reject(new NotSentError('client-closed', p.name, `connection to ${this.where} is closed`));
+      return;
+    }
+    const max = this.options.offlineQueueMax ?? 10_000;
+    if (max === 0) {
+      p.reject(new NotSentError('offline-queue-disabled', p.name, `not connected to ${this.where}`, { cause: this.#lastError }));
+      return;
+    }
+    if (this.#offline.length >= max) {
+      p.reject(new NotSentError('offline-queue-full', p.name, `offline queue holds ${max} commands (raise offlineQueueMax)`));
+      return;
+    }
+    p.t = this.#now;
+    this.#offline.push(p);
+  }
+
+  /** Adds to this tick's batch; the batch is written once, on the next tick. */
+  #write(p: Pending): void {
+    const cmds = p.commands!;
+    for (let i = 0; i < cmds.length; i++) this.#batch.add(cmds[i]!);
+    this.#awaiting.push(p);
+    this.#unflushed++;
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      process.nextTick(flushConnection, this);
+    }
+  }
+
+  /** @internal Writes the batch. Called on the tick after commands were queued. */
+  _flush(): void {
+    this.#flushQueued = false;
+    if (this.#unflushed === 0) return;
+    const sock = this.#socket;
+    if (!sock || sock.destroyed) return; // the close handler takes the unflushed entries back
+    const out = this.#batch.take();
+    this.#unflushed = 0;
+    if (typeof out === 'string') {
+      sock.write(out);
+    } else {
+      sock.cork();
+      for (const b of out) sock.write(b);
+      sock.uncork();
+    }
+  }
+
+  /** Writes handshake commands at once, ahead of anything queued. */
+  #writeHandshake(commands: Command[]): Promise<RespValue[]> {
+    return new Promise((resolve, reject) => {
+      const batch = new WriteBatch();
+      for (const c of commands) batch.add(c);
+      this.#awaiting.push({
+        resolve,
+        reject,
+        mode: Mode.Pipeline,
+        left: commands.length,
+        replies: [],
+        t: this.#now,
+        name: 'handshake',
+        commands: null,
+        noTimeout: false,
+        pushConfirms: 0,
+      });
+      const out = batch.take();
+      if (typeof out === 'string') this.#socket!.write(out);
+      else for (const b of out) this.#socket!.write(b);
+    });
+  }
+
+  // ---- receiving ---------------------------------------------------------------------------------
+
+  #onReply(value: RespValue): void {
+    if (this.options.subscriber && Array.isArray(value) && value.length >= 3 && PUBSUB_KINDS.has(String(value[0]))) {
+      this.#onPush(value);
+      return;
+    }
+    const p = this.#awaiting.peek();
+    if (p === undefined) {
+      this.#fail(new ProtocolError('reply received with no command waiting for it', this.#decoder.offset));
+      return;
+    }
+    if (p.mode === Mode.Single) {
+      this.#awaiting.shift();
+      if (value instanceof ReplyError) {
+        value.command = p.name;
+        p.reject(value);
+      } else {
+        p.resolve(value);
+      }
+      return;
+    }
+    p.replies!.push(value);
+    p.t = this.#now;
+    if (--p.left > 0) return;
+    this.#awaiting.shift();
+    if (p.mode === Mode.Pipeline) {
+      p.resolve(p.replies);
+    } else {
+      const exec = p.replies![p.replies!.length - 1]!;
+      if (exec instanceof ReplyError) p.reject(exec);
+      else p.resolve(exec);
+    }
+  }
+
+  #onPush(frame: RespValue[]): void {
+    const kind = String(frame[0]);
+    const head = this.#awaiting.peek() as (Pending & { pushKind?: string }) | undefined;
+    if (head && head.pushConfirms > 0 && head.pushKind === kind) {
+      this.options.onPush?.(frame);
+      if (--head.pushConfirms === 0) {
+        this.#awaiting.shift();
+        head.resolve(frame[2] ?? null);
+      }
+      return;
+    }
+    if (!this.options.subscriber && PUBSUB_KINDS.has(kind) === false && kind !== 'invalidate') {
+      // Unknown push kinds are handed on as they are; the caller decides.
+    }
+    this.options.onPush?.(frame);
+  }
+
+  // ---- connecting and the handshake --------------------------------------------------------------
+
+  #connect(): void {
+    this.#state = 'connecting';
+    this.#decoder = this.#newDecoder();
+    const o = this.options;
+    let sock: net.Socket;
+    if (o.path) {
+      sock = net.connect({ path: o.path });
+    } else if (o.tls) {
+      const extra = typeof o.tls === 'object' ? o.tls : {};
+      sock = tls.connect({ host: o.host ?? '127.0.0.1', port: o.port ?? 6379, servername: o.host && !net.isIP(o.host) ? o.host : undefined, ...extra });
+    } else {
+      sock = net.connect({ host: o.host ?? '127.0.0.1', port: o.port ?? 6379 });
+    }
+    this.#socket = sock;
+    sock.setNoDelay(true);
+    sock.setKeepAlive(true, o.keepAliveMs ?? 30_000);
+    const connectMs = o.connectTimeoutMs ?? 10_000;
+    const cancelTimeout = this.#clock.after(connectMs, () => {
+      if (this.#socket === sock && (this.#state === 'connecting' || this.#state === 'handshaking')) {
+        this.#lastError = new TimeoutError('connect', undefined, false, connectMs);
+        this.#emitError(this.#lastError);
+        sock.destroy();
+      }
+    });
+    sock.once(o.tls && !o.path ? 'secureConnect' : 'connect', () => {
+      if (this.#socket !== sock) return;
+      this.emit('connect');
+      this.#handshake(sock).then(
+        () => cancelTimeout(),
+        () => cancelTimeout(),
+      );
+    });
+    sock.on('data', (chunk: Buffer) => {
+      if (this.#socket !== sock) return;
+      try {
+        this.#decoder.write(chunk);
+      } catch (err) {
+        if (err instanceof ProtocolError) this.#fail(err);
+        else throw err;
+      }
+    });
+    sock.on('error', (err) => {
+      if (this.#socket === sock) this.#lastError = err;
+    });
+    sock.on('close', () => this.#onClose(sock));
+  }
+
+  /** HELLO/AUTH, CLIENT SETNAME, SELECT, then PING as the readiness probe; retried while -LOADING. */
+  async #handshake(sock: net.Socket): Promise<void> {
+    this.#state = 'handshaking';
+    const o = this.options;
+    try {
+      for (;;) {
+        const cmds: Command[] = [];
+        if (this.#protocol === 3) {
+          const hello: (string | number)[] = ['HELLO', 3];
+          if (o.password !== undefined) hello.push('AUTH', o.username ?? 'default', o.password);
+          if (o.clientName) hello.push('SETNAME', o.clientName);
+          cmds.push(hello);
+        } else {
+          if (o.password !== undefined) cmds.push(o.username ? ['AUTH', o.username, o.password] : ['AUTH', o.password]);
+          if (o.clientName) cmds.push(['CLIENT', 'SETNAME', o.clientName]);
+        }
+        if (o.db) cmds.push(['SELECT', o.db]);
+        cmds.push(['PING']);
+        const replies = await this.#writeHandshake(cmds);
+        if (this.#socket !== sock) return;
+        const err = replies.find((r): r is ReplyError => r instanceof ReplyError && !isHarmlessAuthError(r));
+        if (!err) break;
+        if (this.#protocol === 3 && err === replies[0] && /unknown command/i.test(err.message)) {
+          this.#protocol = 2; // a server before 6.0 has no HELLO: fall back, explicitly
+          continue;
+        }
+        if (err.prefix === 'LOADING' || err.prefix === 'MASTERDOWN') {
+          await new Promise<void>((r) => this.#clock.after(o.loadingRetryMs ?? 100, r));
+          if (this.#socket !== sock) return;
+          continue;
+        }
+        const auth = ['NOAUTH', 'WRONGPASS', 'NOPERM'].includes(err.prefix) || /password/i.test(err.message);
+        throw new ConnectionError(auth ? 'ERR_AUTH' : 'ERR_CONNECT', `handshake with ${this.where} refused: ${err.message}`, { host: o.host, port: o.port }, { cause: err });
+      }
+    } catch (err) {
+      if (this.#socket !== sock) return;
+      this.#lastError = err as Error;
+      if (err instanceof ConnectionError) this.#emitError(err);
+      sock.destroy();
+      return;
+    }
+    this.#state = 'ready';
+    this.#attempts = 0;
+    this.#epoch++;
+    // Listeners (pub/sub resubscription) queue their commands ahead of the offline queue.
+    this.emit('ready');
+    for (const p of this.#offline.drain()) this.#write(p);
+  }
+
+  // ---- losing the connection ---------------------------------------------------------------------
+
+  /** Fails the connection (protocol error, timeout): the socket is destroyed and the close path runs. */
+  #fail(err: Error): void {
+    this.#lastError = err;
+    this.#emitError(err);
+    this.#socket?.destroy();
+  }
+
+  #onClose(sock: net.Socket): void {
+    if (this.#socket !== sock) return;
+    this.#socket = null;
+    const cause = this.#lastError;
+    // Entries still in this tick's batch never reached the socket: they may be written again.
+    const unsent = this.#unflushed > 0 ? this.#awaiting.popNewest(this.#unflushed) : [];
+    this.#unflushed = 0;
+    if (!this.#batch.empty) this.#batch.take();
+    for (const p of this.#awaiting.drain()) {
+      p.reject(
+        cause instanceof TimeoutError && cause.timeout === 'command'
+          ? cause
+          : new OutcomeUnknownError(p.name, `connection to ${this.where} lost before the reply`, { cause }),
+      );
+    }
+    const requeue = [...unsent.filter((p) => p.commands !== null), ...this.#offline.drain()];
+    this.emit('close', cause);
+    if (this.#closing || this.options.reconnect === false) {
+      for (const p of requeue) p.reject(new NotSentError('client-closed', p.name, `connection to ${this.where} closed`, { cause }));
+      this.#finish();
+      return;
+    }
+    const max = this.options.offlineQueueMax ?? 10_000;
+    for (const p of requeue) {
+      if (this.#offline.length < max) this.#offline.push(p);
+      else p.reject(new NotSentError(max === 0 ? 'offline-queue-disabled' : 'offline-queue-full', p.name, `connection to ${this.where} lost`, { cause }));
+    }
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    const r = this.options.reconnect || {};
+    const attempt = ++this.#attempts;
+    if (attempt > (r.maxAttempts ?? Infinity)) {
+      const err = new NotSentError('reconnect-gave-up', undefined, `gave up reconnecting to ${this.where} after ${attempt - 1} attempts (raise reconnect.maxAttempts)`, { cause: this.#lastError });
+      for (const p of this.#offline.drain()) p.reject(new NotSentError('reconnect-gave-up', p.name, err.message, { cause: this.#lastError }));
+      this.#emitError(err);
+      this.#finish();
+      return;
+    }
+    const base = r.baseMs ?? 50;
+    const cap = r.maxMs ?? 2_000;
+    const jitter = r.jitter ?? 0.5;
+    const full = Math.min(cap, base * 2 ** Math.min(attempt - 1, 20));
+    const delay = Math.round(full * (1 - jitter * Math.random()));
+    this.#state = 'waiting';
+    this.emit('reconnecting', { attempt, delayMs: delay, error: this.#lastError });
+    this.#reconnectTimer = this.#clock.after(delay, () => {
+      this.#reconnectTimer = null;
+      if (!this.#closing) this.#connect();
+    });
+  }
+
+  #finish(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#stopSweep();
+    this.#reconnectTimer?.();
+    this.emit('end');
+  }
+
+  // ---- timeouts ----------------------------------------------------------------------------------
+
+  #sweep(): void {
+    this.#now = this.#clock.now();
+    const timeout = this.options.commandTimeoutMs ?? 0;
+    if (timeout > 0 && this.#socket && this.#state === 'ready') {
+      const head = this.#awaiting.peek();
+      if (head && !head.noTimeout && this.#now - head.t >= timeout) {
+        // The head has waited too long: the server is frozen or the link is dead. Fail everything
+        // written (their replies could only arrive late and be matched to the wrong caller) and reset.
+        const err = new TimeoutError('command', head.name, true, timeout);
+        this.#awaiting.shift();
+        head.reject(err);
+        this.#fail(err);
+      }
+    }
+    const offlineMs = this.options.offlineTimeoutMs ?? 30_000;
+    for (let p = this.#offline.peek(); p && this.#now - p.t >= offlineMs; p = this.#offline.peek()) {
+      this.#offline.shift();
+      p.reject(new NotSentError('offline-timeout', p.name, `not connected to ${this.where} within ${offlineMs} ms (raise offlineTimeoutMs)`, { cause: this.#lastError }));
+    }
+  }
+
+  // ---- closing -----------------------------------------------------------------------------------
+
+  /** Waits for every written command's reply, sends QUIT, and closes. Later commands fail as not sent. */
+  async quit(): Promise<void> {
+    if (this.#state === 'closed') return;
+    if (this.#state !== 'ready') {
+      this.disconnect();
+      return;
+    }
+    const done = new Promise<void>((resolve) => this.once('end', resolve));
+    const quitting = this.send(['QUIT']).catch(() => undefined);
+    this.#closing = true;
+    await quitting;
+    this.#socket?.end();
+    await done;
+  }
+
+  /** Closes now: written commands fail as outcome unknown, queued ones as not sent. */
+  disconnect(): void {
+    if (this.#state === 'closed') return;
+    this.#closing = true;
+    this.#reconnectTimer?.();
+    if (this.#socket) {
+      this.#socket.destroy();
+    } else {
+      for (const p of this.#offline.drain()) p.reject(new NotSentError('client-closed', p.name, 'disconnect() called'));
+      this.#finish();
+    }
+  }
+
+  #emitError(err: Error): void {
+    // Never throw from an EventEmitter with no 'error' listener: errors reach callers through their
+    // commands; the event is for monitoring.
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+}
+
+function commandName(command: Command): string {
+  const n = command[0];
+  return typeof n === 'string' ? n.toUpperCase() : Buffer.isBuffer(n) ? n.toString('latin1', 0, 32).toUpperCase() : String(n);
+}
+
+/** AUTH with a password on a server that has none configured: harmless, as ioredis also treats it. */
+function isHarmlessAuthError(err: ReplyError): boolean {
+  return /called without any password configured/i.test(err.message);
+}

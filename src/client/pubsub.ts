@@ -1,0 +1,114 @@
+/**
+ * Subscriptions and their handlers, and resubscription after every reconnect.
+ *
+ * Under RESP2 a subscribed connection accepts only pub/sub commands and PING, so subscriptions live
+ * on a dedicated connection in subscriber mode, where every reply is a pub/sub frame. Under RESP3
+ * messages arrive as push frames, which are told apart from replies by their type byte, so the
+ * client's main connection carries them. Either way, frames are routed by kind, never guessed from
+ * the content of an ordinary reply (node-redis #459).
+ */
+import type { Connection } from './connection.js';
+import type { RespValue } from '../resp/types.js';
+
+export type MessageHandler = (message: string | Buffer, channel: string, pattern?: string) => void;
+
+type Kind = 'channel' | 'pattern' | 'shard';
+
+const COMMANDS: Record<Kind, { sub: string; unsub: string; subKind: string; unsubKind: string }> = {
+  channel: { sub: 'SUBSCRIBE', unsub: 'UNSUBSCRIBE', subKind: 'subscribe', unsubKind: 'unsubscribe' },
+  pattern: { sub: 'PSUBSCRIBE', unsub: 'PUNSUBSCRIBE', subKind: 'psubscribe', unsubKind: 'punsubscribe' },
+  shard: { sub: 'SSUBSCRIBE', unsub: 'SUNSUBSCRIBE', subKind: 'ssubscribe', unsubKind: 'sunsubscribe' },
+};
+
+export class PubSub {
+  readonly #conn: Connection;
+  readonly #subs: Record<Kind, Map<string, Set<MessageHandler>>> = {
+    channel: new Map(),
+    pattern: new Map(),
+    shard: new Map(),
+  };
+  /** Called for every message, after the handlers, e.g. to emit a 'message' event. */
+  onMessage: ((message: string | Buffer, channel: string, pattern?: string) => void) | undefined;
+
+  constructor(conn: Connection) {
+    this.#conn = conn;
+    // 'ready' fires after each handshake and before queued commands are written: the subscriptions
+    // are back before anything the caller queued while disconnected.
+    conn.on('ready', () => this.#resubscribe());
+  }
+
+  get size(): number {
+    return this.#subs.channel.size + this.#subs.pattern.size + this.#subs.shard.size;
+  }
+
+  channels(kind: Kind = 'channel'): string[] {
+    return [...this.#subs[kind].keys()];
+  }
+
+  /** Routes one pub/sub frame (push under RESP3, array in RESP2 subscriber mode). */
+  dispatch(frame: RespValue[]): void {
+    const kind = String(frame[0]);
+    if (kind === 'message' || kind === 'smessage') {
+      const channel = String(frame[1]);
+      const message = frame[2] as string | Buffer;
+      const handlers = this.#subs[kind === 'message' ? 'channel' : 'shard'].get(channel);
+      if (handlers) for (const h of handlers) h(message, channel);
+      this.onMessage?.(message, channel);
+    } else if (kind === 'pmessage') {
+      const pattern = String(frame[1]);
+      const channel = String(frame[2]);
+      const message = frame[3] as string | Buffer;
+      const handlers = this.#subs.pattern.get(pattern);
+      if (handlers) for (const h of handlers) h(message, channel, pattern);
+      this.onMessage?.(message, channel, pattern);
+    } else if (kind === 'sunsubscribe' && frame[1] !== null) {
+      // A cluster sends an unsolicited sunsubscribe when the slot moves; the subscription is gone on
+      // this node. Resubscribing is the cluster client's job; here the state just follows the server.
+    }
+  }
+
+  async subscribe(kind: Kind, names: string[], handler: MessageHandler): Promise<void> {
+    const fresh: string[] = [];
+    for (const name of names) {
+      let set = this.#subs[kind].get(name);
+      if (!set) {
+        set = new Set();
+        this.#subs[kind].set(name, set);
+        fresh.push(name);
+      }
+      set.add(handler);
+    }
+    if (fresh.length === 0) return;
+    const c = COMMANDS[kind];
+    await this.#conn.send([c.sub, ...fresh], { noTimeout: true, pushKind: c.subKind, pushConfirms: fresh.length });
+  }
+
+  /** Removes `handler` (or all handlers) from the names; unsubscribes names left without handlers. */
+  async unsubscribe(kind: Kind, names: string[] | undefined, handler?: MessageHandler): Promise<void> {
+    const map = this.#subs[kind];
+    const gone: string[] = [];
+    for (const name of names ?? [...map.keys()]) {
+      const set = map.get(name);
+      if (!set) continue;
+      if (handler) set.delete(handler);
+      if (!handler || set.size === 0) {
+        map.delete(name);
+        gone.push(name);
+      }
+    }
+    if (gone.length === 0) return;
+    const c = COMMANDS[kind];
+    await this.#conn.send([c.unsub, ...gone], { noTimeout: true, pushKind: c.unsubKind, pushConfirms: gone.length });
+  }
+
+  #resubscribe(): void {
+    for (const kind of ['channel', 'pattern', 'shard'] as const) {
+      const names = [...this.#subs[kind].keys()];
+      if (names.length === 0) continue;
+      const c = COMMANDS[kind];
+      this.#conn
+        .send([c.sub, ...names], { noTimeout: true, pushKind: c.subKind, pushConfirms: names.length })
+        .catch(() => undefined); // a failure here means the link dropped again; the next 'ready' retries
+    }
+  }
+}
