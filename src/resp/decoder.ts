@@ -61,6 +61,8 @@ interface PendingBulk {
   length: number;
   parts: Buffer[];
   have: number;
+  /** Stream offset of the header, for errors found once the payload is complete. */
+  header: number;
 }
 
 /** Returned by a parse step that needs more bytes. */
@@ -86,6 +88,12 @@ export class RespDecoder {
   #base = 0;
   /** Stream offset where the current top-level reply began. */
   #replyStart = 0;
+  /**
+   * A top-level attribute has been read and the reply it describes has not ended yet. The
+   * attribute's bytes belong to that reply's size, so that sizes add up to the stream (replication
+   * offsets are counted from them).
+   */
+  #attributed = false;
   #stack: Frame[] = [];
   #bulk: PendingBulk | null = null;
   #failed: ProtocolError | null = null;
@@ -110,7 +118,7 @@ export class RespDecoder {
 
   /** True when no reply is partly received. */
   get idle(): boolean {
-    return this.#stack.length === 0 && this.#bulk === null && this.#pos >= this.#buf.length;
+    return this.#stack.length === 0 && this.#bulk === null && !this.#attributed && this.#pos >= this.#buf.length;
   }
 
   /** Bytes buffered for an unfinished element. */
@@ -125,6 +133,7 @@ export class RespDecoder {
     this.#base = 0;
     this.#stack = [];
     this.#bulk = null;
+    this.#attributed = false;
     this.#failed = null;
   }
 
@@ -159,7 +168,7 @@ export class RespDecoder {
     const buf = this.#buf;
     while (this.#pos < buf.length) {
       const start = this.#pos;
-      if (this.#stack.length === 0) this.#replyStart = this.#base + start;
+      if (this.#stack.length === 0 && !this.#attributed) this.#replyStart = this.#base + start;
       const v = this.#step(buf, start);
       if (v === INCOMPLETE) {
         this.#pos = start;
@@ -275,7 +284,8 @@ export class RespDecoder {
       if (d < 0 || d > 9) throw new ProtocolError('bad integer digit', this.#base + i);
       n = n * 10 + d;
     }
-    return negative ? -n : n;
+    // `0 - n`, not `-n`: `:-0` is the integer 0, never the double -0.
+    return negative ? 0 - n : n;
   }
 
   #bigInteger(buf: Buffer, pos: number, from: number, to: number, negative: boolean): Step {
@@ -306,10 +316,10 @@ export class RespDecoder {
     if (end + 2 <= buf.length) {
       if (buf[end] !== CR || buf[end + 1] !== LF) throw new ProtocolError('bulk string not followed by CRLF', this.#base + end);
       this.#pos = end + 2;
-      return this.#bulkValue(type, buf, start, end, pos);
+      return this.#bulkValue(type, buf, start, end, this.#base + pos);
     }
     // The payload continues in later chunks: collect them and join once.
-    this.#bulk = { type, length, parts: [buf.subarray(start)], have: buf.length - start };
+    this.#bulk = { type, length, parts: [buf.subarray(start)], have: buf.length - start, header: this.#base + pos };
     this.#base += buf.length;
     this.#buf = EMPTY;
     this.#pos = 0;
@@ -335,7 +345,7 @@ export class RespDecoder {
       throw this.#failed;
     }
     try {
-      this.#complete(this.#bulkValue(bulk.type, whole, 0, bulk.length, 0));
+      this.#complete(this.#bulkValue(bulk.type, whole, 0, bulk.length, bulk.header));
     } catch (err) {
       if (err instanceof ProtocolError) this.#failed = err;
       throw err;
@@ -343,14 +353,15 @@ export class RespDecoder {
     return chunk.subarray(need);
   }
 
-  #bulkValue(type: number, buf: Buffer, start: number, end: number, headerPos: number): RespValue {
+  /** The value of a complete bulk payload `buf[start, end)`; `header` is the header's stream offset. */
+  #bulkValue(type: number, buf: Buffer, start: number, end: number, header: number): RespValue {
     if (type === RESP.BULK_STRING) {
       return this.#returnBuffers ? buf.subarray(start, end) : buf.toString('utf8', start, end);
     }
     if (type === RESP.BULK_ERROR) return new ReplyError(buf.toString('utf8', start, end));
     // Verbatim: three-letter format, ':', then the text.
     if (end - start < 4 || buf[start + 3] !== 0x3a) {
-      throw new ProtocolError('verbatim string without a format prefix', this.#base + headerPos);
+      throw new ProtocolError('verbatim string without a format prefix', header);
     }
     const format = buf.toString('latin1', start, start + 3);
     const text = this.#returnBuffers ? buf.subarray(start + 4, end) : buf.toString('utf8', start + 4, end);
@@ -369,10 +380,12 @@ export class RespDecoder {
     if (kind === Kind.Map || kind === Kind.Attribute) count *= 2;
     if (count === 0) {
       if (kind === Kind.Attribute) {
+        if (this.#stack.length === 0) this.#attributed = true;
         this.#onAttribute?.(new Map());
         return OPENED;
       }
       if (kind === Kind.Push && this.#stack.length === 0 && this.#onPush) {
+        this.#attributed = false;
         this.#onPush([], this.#base + this.#pos - this.#replyStart);
         return OPENED;
       }
@@ -438,6 +451,7 @@ export class RespDecoder {
     for (;;) {
       const top = this.#stack[this.#stack.length - 1];
       if (top === undefined) {
+        this.#attributed = false;
         this.#onReply(v, this.#base + this.#pos - this.#replyStart);
         return;
       }
@@ -446,10 +460,12 @@ export class RespDecoder {
       this.#stack.pop();
       if (top.kind === Kind.Attribute) {
         // Attributes describe the element that follows; they are not an element themselves.
+        if (this.#stack.length === 0) this.#attributed = true;
         this.#onAttribute?.(pairsToMap(top.items));
         return;
       }
       if (top.kind === Kind.Push && this.#stack.length === 0) {
+        this.#attributed = false;
         const bytes = this.#base + this.#pos - this.#replyStart;
         if (this.#onPush) this.#onPush(top.items, bytes);
         else this.#onReply(top.items, bytes);
