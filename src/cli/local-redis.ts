@@ -57,6 +57,7 @@ export async function findOrStartRedis(env: NodeJS.ProcessEnv = process.env, dat
     child.once('error', (e) => rej(new Error(`could not start redis-server: ${e.message} (is redis-server installed?)`)));
     child.once('exit', (code) => rej(new Error(`redis-server exited with code ${code}`)));
   });
+  failed.catch(() => {}); // only the race below needs it; an exit at shutdown is not an error
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (await Promise.race([answersPing(url), failed])) break;
