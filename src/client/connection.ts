@@ -21,8 +21,7 @@
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { RespDecoder } from '../resp/decoder.js';
-import { WriteBatch } from '../resp/encoder.js';
+import { RespDecoder, WriteBatch } from '../resp/index.js';
 import { ProtocolError, ReplyError } from '../resp/errors.js';
 import type { Command, RespValue } from '../resp/types.js';
 import { systemClock, type Clock } from '../clock.js';
