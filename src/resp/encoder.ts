@@ -24,8 +24,12 @@ export class WriteBatch {
     return this.#commands === 0;
   }
 
+  /**
+   * Appends one command. An argument of another type throws a TypeError and leaves the batch as it
+   * was: a half-added command would desynchronise every reply after it.
+   */
   add(args: Command): void {
-    this.#commands++;
+    const partsBefore = this.#parts.length;
     let s = this.#str + '*' + args.length + '\r\n';
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
@@ -39,10 +43,12 @@ export class WriteBatch {
         this.#parts.push(s, a);
         s = '\r\n';
       } else {
-        throw new TypeError(`command argument ${i} must be a string, Buffer or number, got ${typeof a}`);
+        this.#parts.length = partsBefore;
+        throw new TypeError(`command argument ${i} must be a string, Buffer or number, got ${a === null ? 'null' : typeof a}`);
       }
     }
     this.#str = s;
+    this.#commands++;
   }
 
   /**

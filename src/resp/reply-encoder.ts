@@ -25,6 +25,14 @@ export function encodePush(items: RespValue[], options: ReplyEncodeOptions = {})
   return Buffer.concat(parts);
 }
 
+/** RESP3 double text: 'inf', '-inf', 'nan', '-0' (String(-0) is '0'), or the shortest exact decimal. */
+function doubleText(v: number): string {
+  if (Number.isNaN(v)) return 'nan';
+  if (v === Infinity) return 'inf';
+  if (v === -Infinity) return '-inf';
+  return Object.is(v, -0) ? '-0' : String(v);
+}
+
 function line(parts: Buffer[], s: string): void {
   parts.push(Buffer.from(s + '\r\n'));
 }
@@ -43,14 +51,21 @@ function write(v: RespValue, o: ReplyEncodeOptions, parts: Buffer[]): void {
     return;
   }
   if (typeof v === 'number') {
-    if (Number.isInteger(v)) return line(parts, ':' + v);
-    if (!resp3) return write(String(v), o, parts);
-    return line(parts, ',' + (Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(v)));
+    // Only safe integers are written as RESP integers: String(2 ** 60) is not the integer's digits
+    // and String(1e21) is '1e+21', which no integer parser accepts. Under RESP3 everything else
+    // (incl. -0) is a double, which round-trips exactly; RESP2 has no doubles, so an unsafe integer
+    // within 64 bits is sent as its exact digits and other numbers as text, as Redis does.
+    if (Number.isSafeInteger(v) && !(resp3 && Object.is(v, -0))) return line(parts, ':' + v);
+    if (resp3) return line(parts, ',' + doubleText(v));
+    if (Number.isInteger(v) && Math.abs(v) < 2 ** 63) return line(parts, ':' + BigInt(v).toString());
+    return write(String(v), o, parts);
   }
   if (typeof v === 'bigint') return line(parts, (resp3 ? '(' : ':') + v.toString());
   if (typeof v === 'boolean') return line(parts, resp3 ? (v ? '#t' : '#f') : v ? ':1' : ':0');
   if (v instanceof ReplyError) {
     if (/[\r\n]/.test(v.message)) {
+      // RESP2 has no bulk errors: Redis itself replaces CR and LF in error text with spaces.
+      if (!resp3) return line(parts, '-' + v.message.replace(/[\r\n]/g, ' '));
       const b = Buffer.from(v.message);
       parts.push(Buffer.from(`!${b.length}\r\n`), b, Buffer.from('\r\n'));
       return;
