@@ -148,8 +148,7 @@ export class StreamValueReader {
       entriesRead = n === U64_MAX ? -1 : Number(n);
     }
     const pel = r.count();
-    this.#group = { name, lastId, pending: [], consumers: [] };
-    if (entriesRead !== undefined) this.#group.entriesRead = entriesRead;
+    this.#group = entriesRead === undefined ? { name, lastId, pending: [], consumers: [] } : { name, lastId, entriesRead, pending: [], consumers: [] };
     this.value.groups.push(this.#group);
     this.#left = pel;
     this.#phase = P_PEL;

@@ -1,0 +1,108 @@
+/**
+ * Shared by the rdb tests: where the fixtures are, feeding a buffer to the parser whole, byte by
+ * byte or in seeded random chunks, and turning events into plain comparable data.
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RdbParser, type RdbEvent, type RdbKeyEvent, type RdbParserOptions, type StreamValue } from '../../src/rdb/index.js';
+
+/** ../shared/rdb-fixtures next to the checkout (never copied into the project). */
+export const FIXTURES = fileURLToPath(new URL('../../../shared/rdb-fixtures/', import.meta.url));
+
+export function fixture(rel: string): Buffer {
+  return readFileSync(join(FIXTURES, rel));
+}
+
+/** Every .rdb (and the .aof with an RDB preamble) under the fixtures folder, as 'dir/file'. */
+export function allFixtures(): string[] {
+  if (!existsSync(FIXTURES)) return [];
+  const out: string[] = [];
+  for (const dir of readdirSync(FIXTURES).sort()) {
+    if (dir.endsWith('.md')) continue;
+    for (const f of readdirSync(join(FIXTURES, dir)).sort()) if (f.endsWith('.rdb') || f.endsWith('.aof')) out.push(`${dir}/${f}`);
+  }
+  return out;
+}
+
+/** A small deterministic PRNG (mulberry32) so chunkings are reproducible from a seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type Chunking = 'whole' | 'bytes' | { seed: number; max: number };
+
+export interface ParseResult {
+  events: RdbEvent[];
+  error: (Error & { code?: string; offset?: number; element?: string }) | undefined;
+  parser: RdbParser;
+}
+
+/** Parses `data` fed in the given chunking; collects events and the error, if any. */
+export function parseBuffer(data: Buffer, opts: Omit<RdbParserOptions, 'onEvent'> = {}, chunking: Chunking = 'whole'): ParseResult {
+  const events: RdbEvent[] = [];
+  const parser = new RdbParser({ ...opts, onEvent: (ev) => void events.push(ev) });
+  let error: ParseResult['error'];
+  try {
+    if (chunking === 'whole') parser.write(data);
+    else if (chunking === 'bytes') for (let i = 0; i < data.length; i++) parser.write(data.subarray(i, i + 1));
+    else {
+      const next = rng(chunking.seed);
+      for (let i = 0; i < data.length; ) {
+        const n = 1 + Math.floor(next() * chunking.max);
+        parser.write(data.subarray(i, i + n));
+        i += n;
+      }
+    }
+    parser.end();
+  } catch (err) {
+    error = err as ParseResult['error'];
+  }
+  return { events, error, parser };
+}
+
+export function keys(events: RdbEvent[]): RdbKeyEvent[] {
+  return events.filter((e): e is RdbKeyEvent => e.kind === 'key');
+}
+
+/** Buffers as latin1 text (byte for byte, as librdb's JSON escapes them). */
+export function text(b: Buffer): string {
+  return b.toString('latin1');
+}
+
+/**
+ * A key's value in the shape of librdb's `_data.json` files: strings, arrays, objects of strings;
+ * zset scores as numbers; streams as { entries: [{ id, items }] }.
+ */
+export function plainValue(ev: RdbKeyEvent): unknown {
+  const v = ev.value;
+  switch (ev.type) {
+    case 'string':
+      return text(v as Buffer);
+    case 'list':
+    case 'set':
+      return (v as Buffer[]).map(text);
+    case 'zset':
+      return Object.fromEntries((v as [Buffer, number][]).map(([m, s]) => [text(m), s]));
+    case 'hash':
+      return Object.fromEntries((v as [Buffer, Buffer][]).map(([f, x]) => [text(f), text(x)]));
+    case 'stream':
+      return {
+        entries: (v as StreamValue).entries.map((e) => ({ id: e.id, items: Object.fromEntries(e.fields.map(([f, x]) => [text(f), text(x)])) })),
+      };
+    default:
+      return v;
+  }
+}
+
+/** Events as JSON-able data with Buffers in hex, to compare two parses of the same bytes. */
+export function normalize(events: RdbEvent[]): unknown {
+  return JSON.parse(JSON.stringify(events, (_k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data).toString('hex') : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)));
+}
