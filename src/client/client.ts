@@ -125,14 +125,13 @@ export class Client extends EventEmitter {
   }
 
   async #exec(cmds: Command[]): Promise<RespValue[] | null> {
-    if (this.#watchEpoch !== undefined && this.#watchEpoch !== this.#main.epoch) {
-      // The connection was re-established since WATCH: the server forgot the watch, so EXEC would
-      // apply unconditionally. Refuse instead; the caller's optimistic loop retries from WATCH.
-      this.#watchEpoch = undefined;
-      throw new NotSentError('watch-lost', 'EXEC', 'the connection was re-established after WATCH; watch again and retry');
-    }
+    const watched = this.#watchEpoch;
     this.#watchEpoch = undefined;
-    return this.#main.sendPipeline([['MULTI'], ...cmds, ['EXEC']], Mode.Multi);
+    // After WATCH the block may run only on the connection that sent WATCH: if that connection is
+    // gone (now, or before the block is written) the server forgot the watch and EXEC would apply
+    // unconditionally. The connection refuses it with NotSentError 'watch-lost' instead; the
+    // caller's optimistic loop retries from WATCH.
+    return this.#main.sendPipeline([['MULTI'], ...cmds, ['EXEC']], Mode.Multi, watched);
   }
 
   /** A Lua script run with EVALSHA, falling back to EVAL when the server does not have it cached. */

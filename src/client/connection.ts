@@ -29,8 +29,9 @@ import { Fifo, Mode, type Pending } from './command-queue.js';
 import { ConnectionError, NotSentError, OutcomeUnknownError, TimeoutError } from './errors.js';
 
 export interface ReconnectOptions {
-  /** First delay; doubles each attempt. */
+  /** First delay (default 50); doubles each attempt. */
   baseMs?: number;
+  /** Longest delay (default 500). */
   maxMs?: number;
   /** Give up after this many failed attempts in a row (default: never). */
   maxAttempts?: number;
@@ -85,6 +86,9 @@ export interface SendOptions {
   /** How many such confirmations. */
   pushConfirms?: number;
 }
+
+/** A Pending bound to the connection of one epoch (see sendPipeline). */
+type Guarded = Pending & { epoch?: number };
 
 const PUBSUB_KINDS = new Set(['message', 'pmessage', 'smessage', 'subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
 
@@ -180,11 +184,15 @@ export class Connection extends EventEmitter {
     });
   }
 
-  /** Sends several commands in one write; resolves with their replies in order, ReplyErrors in place. */
-  sendPipeline(commands: readonly Command[], mode: Mode = Mode.Pipeline): Promise<any> {
+  /**
+   * Sends several commands in one write; resolves with their replies in order, ReplyErrors in place.
+   * With `epoch` (EXEC after WATCH) they are written only on the connection of that epoch: when it is
+   * gone they fail with NotSentError 'watch-lost' rather than run unguarded on a new connection.
+   */
+  sendPipeline(commands: readonly Command[], mode: Mode = Mode.Pipeline, epoch?: number): Promise<any> {
     if (commands.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      this.#enqueue({
+      const p: Pending = {
         resolve,
         reject,
         mode,
@@ -195,13 +203,23 @@ export class Connection extends EventEmitter {
         commands,
         noTimeout: false,
         pushConfirms: 0,
-      });
+      };
+      if (epoch !== undefined) {
+        if (this.#state !== 'ready' || this.#closing || epoch !== this.#epoch) {
+          reject(new NotSentError('watch-lost', p.name, `the connection to ${this.where} was lost after WATCH; watch again and retry`, { cause: this.#lastError }));
+          return;
+        }
+        (p as Guarded).epoch = epoch;
+      }
+      this.#enqueue(p);
     });
   }
 
   #enqueue(p: Pending, pushKind?: string): void {
     if (pushKind) (p as Pending & { pushKind?: string }).pushKind = pushKind;
-    if (this.#state === 'ready') {
+    // Not while closing: after quit() has queued QUIT, a command written behind it would never run,
+    // and would then be reported as "outcome unknown".
+    if (this.#state === 'ready' && !this.#closing) {
       this.#write(p);
       return;
     }
@@ -370,7 +388,15 @@ export class Connection extends EventEmitter {
       }
     });
     sock.on('error', (err) => {
-      if (this.#socket === sock) this.#lastError = err;
+      if (this.#socket !== sock) return;
+      if (this.#state === 'connecting') {
+        // Refused, unknown host, TLS verification...: typed, with the system error as the cause.
+        const code = (err as NodeJS.ErrnoException).code ?? err.name;
+        this.#lastError = new ConnectionError('ERR_CONNECT', `cannot connect to ${this.where}: ${code}`, { host: o.host, port: o.port }, { cause: err });
+        this.#emitError(this.#lastError);
+      } else {
+        this.#lastError = err;
+      }
     });
     sock.on('close', () => this.#onClose(sock));
   }
@@ -412,16 +438,30 @@ export class Connection extends EventEmitter {
     } catch (err) {
       if (this.#socket !== sock) return;
       this.#lastError = err as Error;
-      if (err instanceof ConnectionError) this.#emitError(err);
+      if (err instanceof ConnectionError) {
+        this.#emitError(err);
+        // The server said no (wrong password, bad db...): commands waiting offline would only wait
+        // out offlineTimeoutMs for a handshake that fails the same way. Fail them now, typed; the
+        // connection keeps retrying, so commands issued later still go through once it is accepted.
+        for (const p of this.#offline.drain()) p.reject(new NotSentError('handshake-refused', p.name, err.message, { cause: err }));
+      }
       sock.destroy();
       return;
     }
     this.#state = 'ready';
     this.#attempts = 0;
     this.#epoch++;
+    // A failure of an earlier connection must not become the cause (or, for a command timeout, the
+    // very error) of the next connection's losses.
+    this.#lastError = undefined;
     // Listeners (pub/sub resubscription) queue their commands ahead of the offline queue.
     this.emit('ready');
-    for (const p of this.#offline.drain()) this.#write(p);
+    // The command timeout counts from the write: time spent offline is offlineTimeoutMs's business.
+    this.#now = this.#clock.now();
+    for (const p of this.#offline.drain()) {
+      p.t = this.#now;
+      this.#write(p);
+    }
   }
 
   // ---- losing the connection ---------------------------------------------------------------------
@@ -441,15 +481,27 @@ export class Connection extends EventEmitter {
     const unsent = this.#unflushed > 0 ? this.#awaiting.popNewest(this.#unflushed) : [];
     this.#unflushed = 0;
     if (!this.#batch.empty) this.#batch.take();
+    const timedOut = cause instanceof TimeoutError && cause.timeout === 'command';
     for (const p of this.#awaiting.drain()) {
       p.reject(
-        cause instanceof TimeoutError && cause.timeout === 'command'
-          ? cause
+        timedOut
+          ? new TimeoutError('command', p.name, true, this.options.commandTimeoutMs ?? 0)
           : new OutcomeUnknownError(p.name, `connection to ${this.where} lost before the reply`, { cause }),
       );
     }
-    const requeue = [...unsent.filter((p) => p.commands !== null), ...this.#offline.drain()];
+    const requeue: Pending[] = [];
+    for (const p of unsent) {
+      if (p.commands === null) continue;
+      // Bound to this connection (EXEC after WATCH): on another one it would run unconditionally.
+      if ((p as Guarded).epoch !== undefined) p.reject(new NotSentError('watch-lost', p.name, `connection to ${this.where} lost after WATCH; watch again and retry`, { cause }));
+      else requeue.push(p);
+    }
+    requeue.push(...this.#offline.drain());
+    // From here on the connection is down, so a command issued by a 'close' listener waits offline;
+    // it must not join #awaiting, where the next handshake's replies would be matched to it.
+    this.#state = 'waiting';
     this.emit('close', cause);
+    requeue.push(...this.#offline.drain());
     if (this.#closing || this.options.reconnect === false) {
       for (const p of requeue) p.reject(new NotSentError('client-closed', p.name, `connection to ${this.where} closed`, { cause }));
       this.#finish();
@@ -474,7 +526,8 @@ export class Connection extends EventEmitter {
       return;
     }
     const base = r.baseMs ?? 50;
-    const cap = r.maxMs ?? 2_000;
+    // 500 ms: a server back after a restart is found within about half a second of listening.
+    const cap = r.maxMs ?? 500;
     const jitter = r.jitter ?? 0.5;
     const full = Math.min(cap, base * 2 ** Math.min(attempt - 1, 20));
     const delay = Math.round(full * (1 - jitter * Math.random()));

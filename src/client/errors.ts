@@ -18,6 +18,7 @@ export type NotSentReason =
   | 'offline-queue-disabled'
   | 'offline-timeout'
   | 'reconnect-gave-up'
+  | 'handshake-refused'
   | 'watch-lost';
 
 export class NotSentError extends RedstackError {
