@@ -1,0 +1,298 @@
+/**
+ * The local view of one grid: which nodes are alive, with what metadata, kept current by pub/sub
+ * messages and corrected by snapshots. Pure state, no I/O and no timers of its own: the grid feeds it
+ * messages, snapshots, heartbeat stamps and clock ticks, and it emits join / leave / update / suspect.
+ *
+ * Ordering. Every change in the registry bumps a counter (seq) inside the script that makes it, and its
+ * message carries that seq, so the view knows how far it has heard. Snapshots come over the command
+ * connection and messages over the subscriber connection, so either can overtake the other:
+ *   - a message with seq <= the view's seq is already reflected by a snapshot: dropped;
+ *   - a message with seq > view seq + 1 means one was lost: applied, and a snapshot is requested;
+ *   - a snapshot older than what messages already told (entry or tombstone with a higher seq) does not
+ *     overwrite them.
+ * A heartbeat returns the registry's seq; if by the next heartbeat the view has not heard that far, a
+ * trailing message was lost and a snapshot is requested. So a lost message costs at most a heartbeat.
+ *
+ * Epochs. The registry records an epoch when first written. A snapshot with another epoch means Redis
+ * lost the registry (restart without persistence): every node will re-register by itself within a
+ * heartbeat, so nodes missing from that snapshot are marked suspect for their TTL instead of being
+ * reported as left and then joined again.
+ *
+ * Generations. After the subscriber reconnects (maybe to a promoted replica whose seq is behind what
+ * this view heard from the old master), seqs from before are not comparable: until the next snapshot
+ * lands, messages are applied unconditionally, and that snapshot is authoritative.
+ */
+import type { Clock } from '../clock.js';
+import type { Meta, NodeRecord } from './meta.js';
+import type { Snapshot, Stamp } from './registry.js';
+
+export type SuspectReason = 'link-down' | 'registry-reset';
+export type LeaveReason = 'left' | 'expired';
+
+export interface NodeInfo {
+  id: string;
+  meta: Meta;
+  /** Redis time (ms since the epoch) of the latest heartbeat or change this view knows of. */
+  lastSeen: number;
+  /** True for the grid's own node. */
+  self: boolean;
+  /** Set while this view cannot vouch for the node (see SuspectReason). */
+  suspect?: SuspectReason;
+}
+
+export interface DetectorEvents {
+  join(node: NodeInfo): void;
+  leave(node: NodeInfo, reason: LeaveReason): void;
+  update(node: NodeInfo, previous: NodeInfo): void;
+  suspect(node: NodeInfo, reason: SuspectReason): void;
+}
+
+interface Provenance {
+  epoch: string;
+  seq: number;
+  gen: number;
+}
+
+interface Entry extends Provenance {
+  info: NodeInfo;
+  metaJson: string;
+  ttl: number;
+  /** Local clock time after which a registry-reset suspect is dropped. */
+  graceUntil?: number;
+}
+
+interface Message {
+  t: 'join' | 'update' | 'leave';
+  e: string;
+  s: number;
+  id: string;
+  now: number;
+  r?: NodeRecord;
+  why?: LeaveReason;
+}
+
+export interface DetectorOptions {
+  selfId?: string;
+  clock: Clock;
+  /** After the link to Redis has been down this long, every other node is marked suspect. */
+  linkDownSuspectMs: number;
+  /** Minimum grace for nodes missing after a registry reset (their TTL is used when longer). */
+  resetGraceMs: number;
+  emit: <K extends keyof DetectorEvents>(event: K, ...args: Parameters<DetectorEvents[K]>) => void;
+  /** The view knows it is stale: the owner should take a snapshot soon. */
+  onNeedRead: () => void;
+}
+
+export class Detector {
+  readonly #o: DetectorOptions;
+  readonly #entries = new Map<string, Entry>();
+  readonly #tombs = new Map<string, Provenance>();
+  #epoch: string | undefined;
+  #seq = 0;
+  #gen = 0;
+  #resync = false;
+  #lastCheck: Stamp | undefined;
+  readonly #downSince = new Map<'main' | 'sub', number>();
+  #linkSuspects = false;
+  /** Entries with a graceUntil (an upper bound; recounted by tick). */
+  #graced = 0;
+
+  constructor(options: DetectorOptions) {
+    this.#o = options;
+  }
+
+  get epoch(): string | undefined {
+    return this.#epoch;
+  }
+
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(id: string): NodeInfo | undefined {
+    return this.#entries.get(id)?.info;
+  }
+
+  nodes(filter: { healthy?: boolean } = {}): NodeInfo[] {
+    const out: NodeInfo[] = [];
+    for (const e of this.#entries.values()) {
+      if (filter.healthy !== undefined && (e.info.meta.unhealthy !== true) !== filter.healthy) continue;
+      out.push(e.info);
+    }
+    return out;
+  }
+
+  // ---- input: messages ----------------------------------------------------------------------------
+
+  /** One pub/sub message, as received. Malformed messages are ignored. */
+  message(text: string | Buffer): void {
+    let m: Message;
+    try {
+      m = JSON.parse(String(text)) as Message;
+    } catch {
+      return;
+    }
+    if (typeof m !== 'object' || m === null || typeof m.id !== 'string' || typeof m.s !== 'number') return;
+    if (m.e !== this.#epoch || this.#resync) {
+      // Another registry incarnation, or seqs not comparable since a reconnect: the message is still a
+      // fact, in order; apply it and let a snapshot settle the rest.
+      if (this.#epoch !== undefined && m.e !== this.#epoch) this.#o.onNeedRead();
+    } else {
+      if (m.s <= this.#seq) return;
+      if (m.s > this.#seq + 1) this.#o.onNeedRead();
+      this.#seq = m.s;
+    }
+    const prov = { epoch: m.e, seq: m.s, gen: this.#gen };
+    if (m.t === 'leave') this.#remove(m.id, m.why === 'left' ? 'left' : 'expired', prov);
+    else if (m.t === 'join' || m.t === 'update') this.#upsert(m.id, toRecord(m.r), m.now, prov);
+  }
+
+  // ---- input: snapshots and stamps ----------------------------------------------------------------
+
+  /** A full read of the registry. */
+  snapshot(s: Snapshot): void {
+    const reset = this.#epoch !== undefined && s.epoch !== this.#epoch;
+    const authoritative = this.#resync || reset;
+    this.#resync = false;
+    this.#epoch = s.epoch;
+    const present = new Set<string>();
+    const prov = { epoch: s.epoch, seq: s.seq, gen: this.#gen };
+    for (const n of s.nodes) {
+      present.add(n.id);
+      const tomb = this.#tombs.get(n.id);
+      if (tomb && this.#newer(tomb, s)) continue;
+      const e = this.#entries.get(n.id);
+      if (e && this.#newer(e, s)) continue;
+      this.#upsert(n.id, n.record, n.deadline - n.record.ttl, prov);
+    }
+    const now = this.#o.clock.now();
+    for (const e of [...this.#entries.values()]) {
+      if (present.has(e.info.id) || this.#newer(e, s)) continue;
+      if (reset) {
+        if (e.info.suspect !== 'registry-reset') {
+          e.graceUntil = now + Math.max(e.ttl, this.#o.resetGraceMs);
+          this.#graced++;
+          this.#markSuspect(e, 'registry-reset');
+        }
+      } else if (e.info.suspect === 'registry-reset' && (e.graceUntil ?? 0) > now) {
+        // still within its grace: it may re-register any moment
+      } else {
+        this.#remove(e.info.id, 'expired', prov);
+      }
+    }
+    this.#seq = authoritative ? s.seq : Math.max(this.#seq, s.seq);
+    for (const [id, t] of this.#tombs) if (!this.#newer(t, s)) this.#tombs.delete(id);
+    this.#downSince.delete('main');
+    this.#linkSuspects = false;
+  }
+
+  /**
+   * A heartbeat's stamp. Returns true when the view has missed something: it had not caught up, by
+   * this heartbeat, with the seq the previous heartbeat reported.
+   */
+  check(stamp: Stamp): boolean {
+    const prev = this.#lastCheck;
+    this.#lastCheck = stamp;
+    if (this.#epoch === undefined || this.#resync || prev === undefined) return false;
+    if (prev.epoch !== this.#epoch) return true;
+    return this.#seq < prev.seq;
+  }
+
+  /** Updates the own node's lastSeen after a heartbeat. */
+  touch(id: string, now: number): void {
+    const e = this.#entries.get(id);
+    if (e && now > e.info.lastSeen) e.info = { ...e.info, lastSeen: now };
+  }
+
+  // ---- input: link state and time ---------------------------------------------------------------
+
+  /** The command link ('main') or the subscription ('sub') failed. */
+  linkDown(which: 'main' | 'sub'): void {
+    if (!this.#downSince.has(which)) this.#downSince.set(which, this.#o.clock.now());
+  }
+
+  /** The link works again; if nodes were marked suspect meanwhile, a snapshot settles them. */
+  linkOk(which: 'main' | 'sub'): void {
+    this.#downSince.delete(which);
+    if (this.#linkSuspects && this.#downSince.size === 0) this.#o.onNeedRead();
+  }
+
+  /** The subscription was re-established: seqs heard before may not be comparable any more. */
+  resubscribed(): void {
+    this.#gen++;
+    this.#resync = true;
+    this.#lastCheck = undefined;
+  }
+
+  /** Runs on the grid's clock: ends graces, marks nodes suspect when the link has been down too long. */
+  tick(): void {
+    const now = this.#o.clock.now();
+    // Graces are rare (only after a registry reset); skip the scan otherwise, ticks run often.
+    if (this.#graced > 0) {
+      this.#graced = 0;
+      for (const e of [...this.#entries.values()]) {
+        if (e.graceUntil === undefined) continue;
+        if (e.graceUntil <= now) this.#remove(e.info.id, 'expired', { epoch: this.#epoch ?? '', seq: this.#seq, gen: this.#gen });
+        else this.#graced++;
+      }
+    }
+    if (this.#linkSuspects) return;
+    let since = Infinity;
+    for (const t of this.#downSince.values()) since = Math.min(since, t);
+    if (now - since >= this.#o.linkDownSuspectMs) {
+      this.#linkSuspects = true;
+      for (const e of this.#entries.values()) if (!e.info.self && !e.info.suspect) this.#markSuspect(e, 'link-down');
+    }
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  #newer(p: Provenance, s: Snapshot): boolean {
+    return p.epoch === s.epoch && p.gen === this.#gen && p.seq > s.seq;
+  }
+
+  #upsert(id: string, rec: NodeRecord, lastSeen: number, prov: Provenance): void {
+    this.#tombs.delete(id);
+    const metaJson = JSON.stringify(rec.meta);
+    const e = this.#entries.get(id);
+    if (!e) {
+      const info: NodeInfo = { id, meta: rec.meta, lastSeen, self: id === this.#o.selfId };
+      this.#entries.set(id, { ...prov, info, metaJson, ttl: rec.ttl });
+      this.#o.emit('join', info);
+      return;
+    }
+    const previous = e.info;
+    const changed = metaJson !== e.metaJson || previous.suspect !== undefined;
+    e.epoch = prov.epoch;
+    e.seq = prov.seq;
+    e.gen = prov.gen;
+    e.ttl = rec.ttl;
+    e.graceUntil = undefined;
+    e.metaJson = metaJson;
+    e.info = { id, meta: changed ? rec.meta : previous.meta, lastSeen: Math.max(lastSeen, previous.lastSeen), self: previous.self };
+    if (changed) this.#o.emit('update', e.info, previous);
+  }
+
+  #remove(id: string, reason: LeaveReason, prov: Provenance): void {
+    this.#tombs.set(id, prov);
+    const e = this.#entries.get(id);
+    if (!e) return;
+    this.#entries.delete(id);
+    this.#o.emit('leave', e.info, reason);
+  }
+
+  #markSuspect(e: Entry, reason: SuspectReason): void {
+    e.info = { ...e.info, suspect: reason };
+    this.#o.emit('suspect', e.info, reason);
+  }
+}
+
+function toRecord(r: unknown): NodeRecord {
+  const o = (r ?? {}) as Partial<NodeRecord>;
+  const meta = o.meta && typeof o.meta === 'object' && !Array.isArray(o.meta) ? o.meta : {};
+  return { ttl: typeof o.ttl === 'number' ? o.ttl : 0, meta };
+}
