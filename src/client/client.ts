@@ -34,6 +34,10 @@ export class Client extends EventEmitter {
   #subscriber: Connection | undefined;
   #pubsub: PubSub | undefined;
   #idleBlocking: Connection[] = [];
+  /** Every blocking connection, idle or busy, so that quit() and disconnect() reach them all. */
+  #blockingAll = new Set<Connection>();
+  /** quit() or disconnect() was called: no new connections may be opened. */
+  #closed = false;
   #scripts = new Map<string, Script>();
   /** Epoch of the connection when WATCH was last sent; undefined when nothing is watched. */
   #watchEpoch: number | undefined;
@@ -107,13 +111,24 @@ export class Client extends EventEmitter {
 
   /** Runs a blocking command on a connection of its own, reused afterwards. */
   async #blocking(c: Command): Promise<RespValue> {
-    const conn = this.#idleBlocking.pop() ?? new Connection({ ...this.options, commandTimeoutMs: 0 });
+    if (this.#closed) throw new NotSentError('client-closed', String(c[0]).toUpperCase(), 'client is closed');
+    let conn = this.#idleBlocking.pop();
+    // An idle connection may have given up reconnecting (reconnect.maxAttempts) while it waited.
+    while (conn && conn.state === 'closed') {
+      this.#blockingAll.delete(conn);
+      conn = this.#idleBlocking.pop();
+    }
+    if (!conn) {
+      conn = new Connection({ ...this.options, commandTimeoutMs: 0 });
+      this.#blockingAll.add(conn);
+    }
     try {
       return await conn.send(c, { noTimeout: true });
     } finally {
-      if (conn.state === 'ready' && this.#idleBlocking.length < (this.options.blockingPoolMax ?? 4) && this.#main.state !== 'closed') {
+      if (conn.state === 'ready' && this.#idleBlocking.length < (this.options.blockingPoolMax ?? 4) && !this.#closed) {
         this.#idleBlocking.push(conn);
       } else {
+        this.#blockingAll.delete(conn);
         conn.disconnect();
       }
     }
@@ -189,6 +204,7 @@ export class Client extends EventEmitter {
 
   #ps(): PubSub {
     if (this.#pubsub) return this.#pubsub;
+    if (this.#closed) throw new NotSentError('client-closed', 'SUBSCRIBE', 'client is closed');
     if ((this.options.protocol ?? 2) === 3) {
       this.#pubsub = new PubSub(this.#main);
     } else {
@@ -207,19 +223,36 @@ export class Client extends EventEmitter {
       if (pattern === undefined) this.emit('message', channel, message);
       else this.emit('pmessage', pattern, channel, message);
     };
+    // A throwing handler is the caller's bug: reported on 'error', or, with no listener, thrown on
+    // the next tick as an EventEmitter listener's would be, never inside the reply decoder.
+    this.#pubsub.onHandlerError = (err) => {
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      else
+        process.nextTick(() => {
+          throw err;
+        });
+    };
     return this.#pubsub;
   }
 
+  #sub(kind: 'channel' | 'pattern' | 'shard', names: string[], handler: MessageHandler): Promise<void> {
+    try {
+      return this.#ps().subscribe(kind, names, handler);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   subscribe(channels: string | string[], handler: MessageHandler = noop): Promise<void> {
-    return this.#ps().subscribe('channel', toList(channels), handler);
+    return this.#sub('channel', toList(channels), handler);
   }
 
   psubscribe(patterns: string | string[], handler: MessageHandler = noop): Promise<void> {
-    return this.#ps().subscribe('pattern', toList(patterns), handler);
+    return this.#sub('pattern', toList(patterns), handler);
   }
 
   ssubscribe(channels: string | string[], handler: MessageHandler = noop): Promise<void> {
-    return this.#ps().subscribe('shard', toList(channels), handler);
+    return this.#sub('shard', toList(channels), handler);
   }
 
   unsubscribe(channels?: string | string[], handler?: MessageHandler): Promise<void> {
@@ -243,13 +276,20 @@ export class Client extends EventEmitter {
 
   /** Waits for the replies of everything written, then closes every connection. */
   async quit(): Promise<void> {
-    for (const c of this.#idleBlocking.splice(0)) c.disconnect();
-    await Promise.all([this.#main.quit(), this.#subscriber?.quit()]);
+    this.#closed = true;
+    // Busy blocking connections get QUIT too: their command's reply arrives first, as for any other.
+    const blocking = [...this.#blockingAll];
+    this.#idleBlocking = [];
+    this.#blockingAll.clear();
+    await Promise.all([this.#main.quit(), this.#subscriber?.quit(), ...blocking.map((c) => c.quit())]);
   }
 
   /** Closes every connection now. */
   disconnect(): void {
-    for (const c of this.#idleBlocking.splice(0)) c.disconnect();
+    this.#closed = true;
+    for (const c of this.#blockingAll) c.disconnect();
+    this.#idleBlocking = [];
+    this.#blockingAll.clear();
     this.#subscriber?.disconnect();
     this.#main.disconnect();
   }

@@ -29,6 +29,11 @@ export class PubSub {
   };
   /** Called for every message, after the handlers, e.g. to emit a 'message' event. */
   onMessage: ((message: string | Buffer, channel: string, pattern?: string) => void) | undefined;
+  /**
+   * A handler threw. Handlers run inside the socket's data callback: an exception escaping there
+   * would leave the reply decoder mid-stream, so it is caught and handed here instead.
+   */
+  onHandlerError: ((err: unknown) => void) | undefined;
 
   constructor(conn: Connection) {
     this.#conn = conn;
@@ -51,20 +56,41 @@ export class PubSub {
     if (kind === 'message' || kind === 'smessage') {
       const channel = String(frame[1]);
       const message = frame[2] as string | Buffer;
-      const handlers = this.#subs[kind === 'message' ? 'channel' : 'shard'].get(channel);
-      if (handlers) for (const h of handlers) h(message, channel);
-      this.onMessage?.(message, channel);
+      this.#deliver(this.#subs[kind === 'message' ? 'channel' : 'shard'].get(channel), message, channel, undefined);
     } else if (kind === 'pmessage') {
       const pattern = String(frame[1]);
       const channel = String(frame[2]);
       const message = frame[3] as string | Buffer;
-      const handlers = this.#subs.pattern.get(pattern);
-      if (handlers) for (const h of handlers) h(message, channel, pattern);
-      this.onMessage?.(message, channel, pattern);
+      this.#deliver(this.#subs.pattern.get(pattern), message, channel, pattern);
     } else if (kind === 'sunsubscribe' && frame[1] !== null) {
       // A cluster sends an unsolicited sunsubscribe when the slot moves; the subscription is gone on
       // this node. Resubscribing is the cluster client's job; here the state just follows the server.
     }
+  }
+
+  #deliver(handlers: Set<MessageHandler> | undefined, message: string | Buffer, channel: string, pattern: string | undefined): void {
+    if (handlers) {
+      for (const h of handlers) {
+        try {
+          h(message, channel, pattern);
+        } catch (err) {
+          this.#handlerError(err);
+        }
+      }
+    }
+    try {
+      this.onMessage?.(message, channel, pattern);
+    } catch (err) {
+      this.#handlerError(err);
+    }
+  }
+
+  #handlerError(err: unknown): void {
+    if (this.onHandlerError) this.onHandlerError(err);
+    else
+      process.nextTick(() => {
+        throw err;
+      });
   }
 
   async subscribe(kind: Kind, names: string[], handler: MessageHandler): Promise<void> {
