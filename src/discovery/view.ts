@@ -86,9 +86,15 @@ export class GridView extends EventEmitter {
     this.clock = o.clock ?? systemClock;
     const timeout = positive(o.commandTimeoutMs ?? this.ttlMs, 'commandTimeoutMs');
 
-    const base = o.redis instanceof Client ? o.redis : this.#own(createClient({ ...resolveOptions(o.redis), commandTimeoutMs: timeout, connectTimeoutMs: timeout }));
-    this.cmd = (base.options.commandTimeoutMs ?? 0) > 0 ? base : this.#own(base.duplicate({ commandTimeoutMs: timeout, connectTimeoutMs: timeout }));
-    this.sub = this.#own(base.duplicate({ protocol: 3, commandTimeoutMs: timeout, connectTimeoutMs: timeout }));
+    // Own connections retry fast and often enough to be back within a heartbeat of Redis returning.
+    const own: ClientOptions = {
+      commandTimeoutMs: timeout,
+      connectTimeoutMs: timeout,
+      reconnect: { baseMs: 20, maxMs: Math.max(100, Math.round(this.heartbeatMs / 2)), jitter: 0.5 },
+    };
+    const base = o.redis instanceof Client ? o.redis : this.#own(createClient({ ...resolveOptions(o.redis), ...own }));
+    this.cmd = (base.options.commandTimeoutMs ?? 0) > 0 ? base : this.#own(base.duplicate(own));
+    this.sub = this.#own(base.duplicate({ ...own, protocol: 3 }));
     this.registry = new Registry(this.cmd, this.namespace);
     this.detector = new Detector({
       selfId,
