@@ -27,7 +27,7 @@ import { parseFunctionHeader } from './encodings/function.js';
 import { listpackItems } from './encodings/listpack.js';
 import { decodeModuleId } from './encodings/module.js';
 import type { Item } from './encodings/numbers.js';
-import { parseScore } from './encodings/numbers.js';
+import { scoreFromBytes } from './encodings/numbers.js';
 import { ziplistItems } from './encodings/ziplist.js';
 import { ByteReader, NEED_MORE } from './reader.js';
 import { StreamValueReader } from './stream-reader.js';
@@ -595,8 +595,9 @@ export class RdbParser {
     if (n === RDB_SCORE_NAN) return Number.NaN;
     if (n === RDB_SCORE_POS_INF) return Infinity;
     if (n === RDB_SCORE_NEG_INF) return -Infinity;
-    const b = r.take(n);
-    return parseScore(b.toString('latin1'));
+    const p = r.pos;
+    r.skip(n);
+    return scoreFromBytes(r.buf, p, p + n);
   }
 
   #streamStep(): void {

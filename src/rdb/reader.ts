@@ -17,6 +17,7 @@
 import { Crc64 } from './crc64.js';
 import { RdbError, type RdbErrorCode } from './errors.js';
 import { lzfDecompress } from './encodings/lzf.js';
+import { intText, view } from './encodings/numbers.js';
 import { RDB_ENC_INT8, RDB_ENC_INT16, RDB_ENC_INT32, RDB_ENC_LZF, RDB_32BITLEN, RDB_64BITLEN } from './constants.js';
 
 /** Thrown by a read that ran out of bytes. A constant, not an Error: no stack is captured. */
@@ -105,7 +106,7 @@ export class ByteReader {
     const p = this.pos;
     if (p + n > this.buf.length) this.short(n);
     this.pos = p + n;
-    return this.buf.subarray(p, p + n);
+    return view(this.buf, p, p + n);
   }
 
   skip(n: number): void {
@@ -211,7 +212,7 @@ export class ByteReader {
       const s = p + 1;
       if (s + b > buf.length) this.short(1 + b);
       this.pos = s + b;
-      return buf.subarray(s, s + b);
+      return view(buf, s, s + b);
     }
     if (b >= 0xc0) return this.#encodedString(b & 0x3f, p);
     const n = this.len();
@@ -266,7 +267,7 @@ export class ByteReader {
       default:
         return this.fail('ERR_RDB_BAD_LENGTH', `unknown string encoding ${enc}`, p);
     }
-    return Buffer.from(String(v), 'latin1');
+    return intText(v);
   }
 
   #lzf(p: number): Buffer {

@@ -43,7 +43,7 @@ export function decodeBlobValue(type: number, blob: Buffer, scratch: Item[]): Rd
       intsetItems(blob, 0, blob.length, scratch);
       return toBuffers(scratch, []);
     case RDB_TYPE_ZSET_ZIPLIST:
-      ziplistItems(blob, 0, blob.length, scratch);
+      ziplistItems(blob, 0, blob.length, scratch, true);
       return toZset(scratch);
     case RDB_TYPE_HASH_ZIPLIST:
       ziplistItems(blob, 0, blob.length, scratch);
@@ -52,7 +52,7 @@ export function decodeBlobValue(type: number, blob: Buffer, scratch: Item[]): Rd
       listpackItems(blob, 0, blob.length, scratch);
       return toHash(scratch);
     case RDB_TYPE_ZSET_LISTPACK:
-      listpackItems(blob, 0, blob.length, scratch);
+      listpackItems(blob, 0, blob.length, scratch, true);
       return toZset(scratch);
     case RDB_TYPE_SET_LISTPACK:
       listpackItems(blob, 0, blob.length, scratch);

@@ -9,7 +9,7 @@
  * 0xF4 i64 (little-endian). The backlen is skipped by computing its size, not by reading it.
  */
 import { EncodingError } from '../errors.js';
-import { int64LE, type Item } from './numbers.js';
+import { int64LE, scoreFromBytes, view, type Item } from './numbers.js';
 
 const LP_EOF = 0xff;
 const HEADER = 6;
@@ -19,8 +19,11 @@ function backlenSize(len: number): number {
   return len <= 127 ? 1 : len < 16383 ? 2 : len < 2097151 ? 3 : len < 268435455 ? 4 : 5;
 }
 
-/** Appends the elements of the listpack in `buf[start..end)` to `out`; returns how many. */
-export function listpackItems(buf: Buffer, start: number, end: number, out: Item[]): number {
+/**
+ * Appends the elements of the listpack in `buf[start..end)` to `out`; returns how many. With
+ * `scores`, string elements at odd positions (zset scores) come as numbers, not Buffers.
+ */
+export function listpackItems(buf: Buffer, start: number, end: number, out: Item[], scores = false): number {
   if (end - start < HEADER + 1) throw bad('shorter than its header');
   const total = buf.readUInt32LE(start);
   if (total !== end - start) throw bad(`total ${total} but the blob has ${end - start} bytes`);
@@ -63,7 +66,7 @@ export function listpackItems(buf: Buffer, start: number, end: number, out: Item
     }
     const s = p + head;
     if (s + len > last) throw bad('string entry past the end');
-    out.push(buf.subarray(s, s + len));
+    out.push(scores && count & 1 ? scoreFromBytes(buf, s, s + len) : view(buf, s, s + len));
     p = s + len + backlenSize(head + len);
     count++;
   }

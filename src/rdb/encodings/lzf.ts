@@ -8,7 +8,7 @@
 import { EncodingError } from '../errors.js';
 
 /** Decompresses `src[start..end)` into a new Buffer of exactly `outLength` bytes. */
-export function lzfDecompress(src: Uint8Array, start: number, end: number, outLength: number): Buffer {
+export function lzfDecompress(src: Buffer, start: number, end: number, outLength: number): Buffer {
   const out = Buffer.allocUnsafe(outLength);
   let ip = start;
   let op = 0;
@@ -22,7 +22,7 @@ export function lzfDecompress(src: Uint8Array, start: number, end: number, outLe
       if (n < 16) {
         for (let i = 0; i < n; i++) out[op + i] = src[ip + i]!;
       } else {
-        out.set(src.subarray(ip, ip + n), op);
+        src.copy(out, op, ip, ip + n);
       }
       ip += n;
       op += n;
@@ -38,8 +38,9 @@ export function lzfDecompress(src: Uint8Array, start: number, end: number, outLe
       len += 2;
       if (op + len > outLength) throw corrupt('back reference past the declared length');
       if (ref < 0) throw corrupt('back reference before the start of the output');
-      // Byte by byte: the source may overlap the bytes being written (run-length copies).
-      for (let i = 0; i < len; i++) out[op + i] = out[ref + i]!;
+      // Byte by byte when the source overlaps the bytes being written (run-length copies).
+      if (len > 16 && ref + len <= op) out.copyWithin(op, ref, ref + len);
+      else for (let i = 0; i < len; i++) out[op + i] = out[ref + i]!;
       op += len;
     }
   }

@@ -9,14 +9,17 @@
  * Every step is bounds-checked: the blob comes from a file that may be corrupt.
  */
 import { EncodingError } from '../errors.js';
-import { int64LE, type Item } from './numbers.js';
+import { int64LE, scoreFromBytes, view, type Item } from './numbers.js';
 
 const ZIP_END = 0xff;
 const ZIP_BIG_PREVLEN = 0xfe;
 const HEADER = 10;
 
-/** Appends the elements of the ziplist in `buf[start..end)` to `out`; returns how many. */
-export function ziplistItems(buf: Buffer, start: number, end: number, out: Item[]): number {
+/**
+ * Appends the elements of the ziplist in `buf[start..end)` to `out`; returns how many. With
+ * `scores`, string elements at odd positions (zset scores) come as numbers, not Buffers.
+ */
+export function ziplistItems(buf: Buffer, start: number, end: number, out: Item[], scores = false): number {
   if (end - start < HEADER + 1) throw bad('shorter than its header');
   const zlbytes = buf.readUInt32LE(start);
   if (zlbytes !== end - start) throw bad(`zlbytes ${zlbytes} but the blob has ${end - start} bytes`);
@@ -52,7 +55,7 @@ export function ziplistItems(buf: Buffer, start: number, end: number, out: Item[
       }
     }
     if (p + len > last) throw bad('string entry past the end');
-    out.push(buf.subarray(p, p + len));
+    out.push(scores && count & 1 ? scoreFromBytes(buf, p, p + len) : view(buf, p, p + len));
     p += len;
     count++;
   }

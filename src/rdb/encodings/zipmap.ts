@@ -5,7 +5,7 @@
  *   len = one byte < 254, or 254 + u32le
  */
 import { EncodingError } from '../errors.js';
-import type { Item } from './numbers.js';
+import { view, type Item } from './numbers.js';
 
 const ZIPMAP_BIGLEN = 254;
 const ZIPMAP_END = 255;
@@ -23,14 +23,14 @@ export function zipmapItems(buf: Buffer, start: number, end: number, out: Item[]
     let len: number;
     [len, p] = readLen(buf, p, end);
     if (p + len > end) throw bad('field past the end');
-    out.push(buf.subarray(p, p + len));
+    out.push(view(buf, p, p + len));
     p += len;
     // value, preceded by its count of unused trailing bytes
     [len, p] = readLen(buf, p, end);
     if (p >= end) throw bad('value cut short');
     const free = buf[p++]!;
     if (p + len + free > end) throw bad('value past the end');
-    out.push(buf.subarray(p, p + len));
+    out.push(view(buf, p, p + len));
     p += len + free;
     pairs++;
   }
