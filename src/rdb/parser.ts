@@ -12,27 +12,23 @@
  * truncation at end()), never an allocation.
  */
 import {
-  DEFAULT_MAX_COLLECTION_LENGTH, DEFAULT_MAX_STRING_LENGTH, QUICKLIST_NODE_CONTAINER_PACKED, QUICKLIST_NODE_CONTAINER_PLAIN,
-  RDB_DATA_TYPE, RDB_MAGIC_REDIS, RDB_MAGIC_VALKEY, RDB_MODULE_OPCODE_UINT, RDB_OPCODE_AUX, RDB_OPCODE_EOF,
-  RDB_OPCODE_EXPIRETIME, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FREQ, RDB_OPCODE_FUNCTION2, RDB_OPCODE_FUNCTION_PRE_GA,
-  RDB_OPCODE_IDLE, RDB_OPCODE_MODULE_AUX, RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB, RDB_OPCODE_SLOT_INFO,
-  RDB_SCORE_NAN, RDB_SCORE_NEG_INF, RDB_SCORE_POS_INF, RDB_TYPE_HASH, RDB_TYPE_HASH_METADATA,
-  RDB_TYPE_HASH_METADATA_PRE_GA, RDB_TYPE_HASH_LISTPACK_EX, RDB_TYPE_LIST, RDB_TYPE_LIST_QUICKLIST, RDB_TYPE_LIST_QUICKLIST_2,
-  RDB_TYPE_MODULE_2, RDB_TYPE_MODULE_PRE_GA, RDB_TYPE_SET, RDB_TYPE_STREAM_LISTPACKS, RDB_TYPE_STREAM_LISTPACKS_2,
-  RDB_TYPE_STREAM_LISTPACKS_3, RDB_TYPE_STRING, RDB_TYPE_VALKEY_HASH_2, RDB_TYPE_ZSET, RDB_TYPE_ZSET_2,
-  RDB_VALKEY_VERSIONS, RDB_VERSION, rdbTypeName, type RdbDataType,
+  DEFAULT_MAX_COLLECTION_LENGTH, DEFAULT_MAX_STRING_LENGTH, RDB_DATA_TYPE, RDB_MAGIC_REDIS, RDB_MAGIC_VALKEY,
+  RDB_MODULE_OPCODE_UINT, RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME, RDB_OPCODE_EXPIRETIME_MS,
+  RDB_OPCODE_FREQ, RDB_OPCODE_FUNCTION2, RDB_OPCODE_FUNCTION_PRE_GA, RDB_OPCODE_IDLE, RDB_OPCODE_MODULE_AUX,
+  RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB, RDB_OPCODE_SLOT_INFO, RDB_TYPE_HASH_METADATA, RDB_TYPE_HASH_LISTPACK_EX,
+  RDB_TYPE_MODULE_2, RDB_TYPE_MODULE_PRE_GA, RDB_TYPE_STREAM_LISTPACKS, RDB_TYPE_STREAM_LISTPACKS_2,
+  RDB_TYPE_STREAM_LISTPACKS_3, RDB_TYPE_STRING, RDB_TYPE_VALKEY_HASH_2, RDB_VALKEY_VERSIONS, RDB_VERSION,
+  rdbTypeName, type RdbDataType,
 } from './constants.js';
 import { EncodingError, RdbError, keyPreview } from './errors.js';
 import { parseFunctionHeader } from './encodings/function.js';
-import { listpackItems } from './encodings/listpack.js';
 import { decodeModuleId } from './encodings/module.js';
 import type { Item } from './encodings/numbers.js';
-import { scoreFromBytes } from './encodings/numbers.js';
-import { ziplistItems } from './encodings/ziplist.js';
+import { readItem, skipItem, VALKEY_HASH_2 } from './collection-items.js';
 import { ByteReader, NEED_MORE } from './reader.js';
 import { StreamValueReader } from './stream-reader.js';
-import type { HashEntry, RdbEvent, RdbParserOptions, RdbValue } from './types.js';
-import { copyEvent, decodeBlobValue, isBlobType, toBuffers } from './values.js';
+import type { RdbEvent, RdbParserOptions, RdbValue } from './types.js';
+import { copyEvent, decodeBlobValue, isBlobType } from './values.js';
 
 const S_HEADER = 0;
 const S_RECORD = 1;
@@ -472,10 +468,10 @@ export class RdbParser {
   #itemsLoop(): void {
     const r = this.#r;
     const decode = this.#decode;
-    const t = this.#valkey && this.#type === RDB_TYPE_VALKEY_HASH_2 ? -1 : this.#type;
+    const t = this.#valkey && this.#type === RDB_TYPE_VALKEY_HASH_2 ? VALKEY_HASH_2 : this.#type;
     while (this.#remaining > 0) {
-      if (decode) this.#readItem(t);
-      else this.#skipItem(t);
+      if (decode) readItem(r, t, this.#items, this.#scratch, this.#minExpire);
+      else skipItem(r, t);
       this.#remaining--;
       r.mark = r.pos;
       if (this.#items.length >= this.#partItems) {
@@ -485,119 +481,6 @@ export class RdbParser {
       }
     }
     this.#finishKey(decode ? (this.#items as RdbValue) : undefined);
-  }
-
-  #readItem(t: number): void {
-    const r = this.#r;
-    const items = this.#items;
-    switch (t) {
-      case RDB_TYPE_LIST:
-      case RDB_TYPE_SET:
-        items.push(r.string());
-        return;
-      case RDB_TYPE_ZSET: {
-        const member = r.string();
-        items.push([member, this.#textScore()]);
-        return;
-      }
-      case RDB_TYPE_ZSET_2: {
-        const member = r.string();
-        items.push([member, r.doubleLE()]);
-        return;
-      }
-      case RDB_TYPE_HASH: {
-        const field = r.string();
-        items.push([field, r.string()]);
-        return;
-      }
-      case RDB_TYPE_LIST_QUICKLIST: {
-        const node = r.string();
-        const scratch = this.#scratch;
-        scratch.length = 0;
-        ziplistItems(node, 0, node.length, scratch);
-        toBuffers(scratch, items as Buffer[]);
-        return;
-      }
-      case RDB_TYPE_LIST_QUICKLIST_2:
-        return this.#quicklist2Node();
-      case -1: {
-        // Valkey HASH_2: field, value, i64 absolute expiry (-1 = none).
-        const field = r.string();
-        const value = r.string();
-        const exp = r.i64le();
-        items.push(exp === -1 ? [field, value] : [field, value, exp]);
-        return;
-      }
-      default: {
-        // HASH_METADATA(_PRE_GA): TTL, field, value. PRE_GA TTLs are absolute; GA ones are
-        // relative to the minimum written before the count (0 = no TTL in both).
-        const ttl = Number(r.lenU64());
-        const field = r.string();
-        const value = r.string();
-        if (ttl === 0) items.push([field, value]);
-        else items.push([field, value, t === RDB_TYPE_HASH_METADATA_PRE_GA ? ttl : this.#minExpire + ttl - 1] as HashEntry);
-      }
-    }
-  }
-
-  #quicklist2Node(): void {
-    const r = this.#r;
-    const p = r.pos;
-    const container = r.len();
-    const node = r.string();
-    if (container === QUICKLIST_NODE_CONTAINER_PLAIN) {
-      this.#items.push(node);
-    } else if (container === QUICKLIST_NODE_CONTAINER_PACKED) {
-      const scratch = this.#scratch;
-      scratch.length = 0;
-      listpackItems(node, 0, node.length, scratch);
-      toBuffers(scratch, this.#items as Buffer[]);
-    } else {
-      r.fail('ERR_RDB_INTEGRITY', `quicklist node container ${container} (1 plain or 2 packed expected)`, p);
-    }
-  }
-
-  #skipItem(t: number): void {
-    const r = this.#r;
-    switch (t) {
-      case RDB_TYPE_LIST:
-      case RDB_TYPE_SET:
-      case RDB_TYPE_LIST_QUICKLIST:
-        return r.skipString();
-      case RDB_TYPE_ZSET:
-        r.skipString();
-        this.#textScore();
-        return;
-      case RDB_TYPE_ZSET_2:
-        r.skipString();
-        return r.skip(8);
-      case RDB_TYPE_HASH:
-        r.skipString();
-        return r.skipString();
-      case RDB_TYPE_LIST_QUICKLIST_2:
-        r.len();
-        return r.skipString();
-      case -1:
-        r.skipString();
-        r.skipString();
-        return r.skip(8);
-      default:
-        r.lenU64();
-        r.skipString();
-        return r.skipString();
-    }
-  }
-
-  /** A type-3 zset score: a one-byte length then ASCII, or a NaN/inf marker in place of the length. */
-  #textScore(): number {
-    const r = this.#r;
-    const n = r.u8();
-    if (n === RDB_SCORE_NAN) return Number.NaN;
-    if (n === RDB_SCORE_POS_INF) return Infinity;
-    if (n === RDB_SCORE_NEG_INF) return -Infinity;
-    const p = r.pos;
-    r.skip(n);
-    return scoreFromBytes(r.buf, p, p + n);
   }
 
   #streamStep(): void {
