@@ -41,9 +41,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function findOrStartRedis(env: NodeJS.ProcessEnv = process.env, dataDir = '.redstack'): Promise<LocalRedis> {
+export async function findOrStartRedis(
+  env: NodeJS.ProcessEnv = process.env,
+  dataDir = '.redstack',
+  fallback = 'redis://127.0.0.1:6379',
+): Promise<LocalRedis> {
   if (env.REDIS_URL) return { url: env.REDIS_URL, source: 'REDIS_URL', stop: async () => {} };
-  const fallback = 'redis://127.0.0.1:6379';
   if (await answersPing(fallback)) return { url: fallback, source: 'default port', stop: async () => {} };
 
   const dir = resolve(dataDir);
