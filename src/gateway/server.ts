@@ -311,6 +311,27 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   };
 
+  // ---- GET /history/:channel?since=ID&limit=N ---------------------------------------------------------
+  const onHistory = async (req: IncomingMessage, res: ServerResponse, url: URL, channel: string): Promise<void> => {
+    let grants: Grants;
+    try {
+      grants = authorizer.grantsFor(url.searchParams.get('token') ?? bearer(req));
+    } catch (err) {
+      return sendJson(res, 401, { type: 'error', code: 'unauthorized', message: (err as Error).message });
+    }
+    if (!Authorizer.canSubscribe(grants, channel)) return sendJson(res, 403, { type: 'error', code: 'forbidden', message: 'not allowed to read this channel' });
+    if (history.ruleFor(channel) === undefined) return sendJson(res, 404, { type: 'error', code: 'history_unavailable', message: 'this channel keeps no history' });
+    const since = url.searchParams.get('since') ?? '0-0';
+    const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000) || 1000, 10_000);
+    if (!/^\d{1,20}-\d{1,20}$/.test(since)) return sendJson(res, 400, { type: 'error', code: 'bad_frame', message: 'since must be a message id such as 1700000000000-0' });
+    try {
+      const r = await history.since(channel, since, limit);
+      return sendJson(res, 200, { channel, entries: r.entries, trimmed: r.trimmed });
+    } catch {
+      return sendJson(res, 503, { type: 'error', code: 'unavailable', message: 'Redis did not answer' });
+    }
+  };
+
   // ---- routing -------------------------------------------------------------------------------------
   const onRequest = (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -328,6 +349,17 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         return true;
       }
       onPublish(req, res, url, channel).catch(() => res.destroy());
+      return true;
+    }
+    if (path.startsWith('/history/') && req.method === 'GET') {
+      let channel: string;
+      try {
+        channel = decodeURIComponent(path.slice('/history/'.length));
+      } catch {
+        sendJson(res, 400, { type: 'error', code: 'bad_channel', message: 'bad channel name' });
+        return true;
+      }
+      onHistory(req, res, url, channel).catch(() => res.destroy());
       return true;
     }
     if (path === '/metrics' && req.method === 'GET') {
