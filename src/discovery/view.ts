@@ -117,6 +117,12 @@ export class GridView extends EventEmitter {
     });
   }
 
+  /** Listeners on a client that may be the caller's and outlive this view: removed at close. */
+  #listen(c: Client, event: string, fn: () => void): void {
+    c.on(event, fn);
+    this.#timers.push(() => c.off(event, fn));
+  }
+
   #own(c: Client): Client {
     this.#owned.push(c);
     return c;
@@ -124,10 +130,10 @@ export class GridView extends EventEmitter {
 
   /** Subscribes, lets the subclass register, takes the first snapshot, starts the timers. */
   protected async start(): Promise<void> {
-    this.cmd.on('ready', () => this.#onCmdReady());
-    this.cmd.on('close', () => this.#started && this.detector.linkDown('main'));
-    this.sub.on('ready', () => this.#onSubReady());
-    this.sub.on('close', () => this.#started && this.detector.linkDown('sub'));
+    this.#listen(this.cmd, 'ready', () => this.#onCmdReady());
+    this.#listen(this.cmd, 'close', () => this.#started && this.detector.linkDown('main'));
+    this.#listen(this.sub, 'ready', () => this.#onSubReady());
+    this.#listen(this.sub, 'close', () => this.#started && this.detector.linkDown('sub'));
     try {
       await this.sub.subscribe(this.registry.keys.channel, (message) => this.detector.message(message));
       await this.afterSubscribe();
