@@ -13,6 +13,8 @@ export const FIXTURES = fileURLToPath(new URL('../../../shared/rdb-fixtures/', i
 export function fixture(rel: string): Buffer {
   return readFileSync(join(FIXTURES, rel));
 }
+/** The absolute path of a fixture. */
+fixture.path = (rel: string): string => join(FIXTURES, rel);
 
 /** Every .rdb (and the .aof with an RDB preamble) under the fixtures folder, as 'dir/file'. */
 export function allFixtures(): string[] {
@@ -105,4 +107,56 @@ export function plainValue(ev: RdbKeyEvent): unknown {
 /** Events as JSON-able data with Buffers in hex, to compare two parses of the same bytes. */
 export function normalize(events: RdbEvent[]): unknown {
   return JSON.parse(JSON.stringify(events, (_k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data).toString('hex') : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)));
+}
+
+/**
+ * A key's logical content, independent of encoding and of hash order: what must survive a round
+ * trip through Redis (sets, hashes and zsets sorted; streams with groups, PELs and consumers).
+ */
+export function logical(ev: RdbKeyEvent): unknown {
+  const hex = (b: Buffer): string => b.toString('hex');
+  const v = ev.value;
+  let value: unknown;
+  switch (ev.type) {
+    case 'string':
+      value = hex(v as Buffer);
+      break;
+    case 'list':
+      value = (v as Buffer[]).map(hex);
+      break;
+    case 'set':
+      value = (v as Buffer[]).map(hex).sort();
+      break;
+    case 'zset':
+      value = (v as [Buffer, number][]).map(([m, s]) => [hex(m), Object.is(s, -0) ? 0 : s]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+      break;
+    case 'hash':
+      value = (v as [Buffer, Buffer, number?][]).map((e) => e.map((x) => (Buffer.isBuffer(x) ? hex(x) : x))).sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+      break;
+    case 'stream': {
+      const s = v as StreamValue;
+      value = {
+        entries: s.entries.map((e) => [e.id, e.fields.map(([f, x]) => [hex(f), hex(x)])]),
+        length: s.length, lastId: s.lastId,
+        groups: s.groups.map((g) => ({
+          name: hex(g.name), lastId: g.lastId,
+          pending: g.pending.map((p) => [p.id, p.deliveryCount]),
+          consumers: g.consumers.map((c) => [hex(c.name), c.pending]).sort(),
+        })).sort((a, b) => (a.name < b.name ? -1 : 1)),
+      };
+      break;
+    }
+    default:
+      value = v;
+  }
+  return { db: ev.db, key: ev.key.toString('latin1'), type: ev.type, expiresAt: ev.expiresAt, value };
+}
+
+/** Every key of a parse as logical content, sorted by db and key. */
+export function logicalDataset(events: RdbEvent[]): unknown[] {
+  return keys(events).map(logical).sort((a, b) => {
+    const x = a as { db: number; key: string };
+    const y = b as { db: number; key: string };
+    return x.db - y.db || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0);
+  });
 }

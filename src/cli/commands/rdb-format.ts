@@ -202,9 +202,10 @@ export function keyResp(ev: RdbKeyEvent, version: number): Buffer[] {
 function streamResp(k: Buffer, s: StreamValue, out: Buffer[]): void {
   for (const e of s.entries) out.push(respCommand(['XADD', k, e.id, ...e.fields.flat()]));
   if (s.entries.length === 0) {
-    // XADD then trim to nothing: the only way to create an empty stream that keeps its last id.
-    if (s.lastId === '0-0') return;
-    out.push(respCommand(['XADD', k, 'MAXLEN', 0, s.lastId, '_', '_']));
+    // No command creates an empty stream except XGROUP CREATE ... MKSTREAM: create with a
+    // throwaway group; XSETID below restores the last id.
+    out.push(respCommand(['XGROUP', 'CREATE', k, 'redstack-mkstream', '0', 'MKSTREAM']));
+    out.push(respCommand(['XGROUP', 'DESTROY', k, 'redstack-mkstream']));
   }
   const setid: (string | number | Buffer)[] = ['XSETID', k, s.lastId];
   if (s.entriesAdded !== undefined) setid.push('ENTRIESADDED', s.entriesAdded, 'MAXDELETEDID', s.maxDeletedId ?? '0-0');
@@ -218,6 +219,8 @@ function streamResp(k: Buffer, s: StreamValue, out: Buffer[]): void {
       out.push(respCommand(['XGROUP', 'CREATECONSUMER', k, g.name, c.name]));
       for (const id of c.pending) owner.set(id, c.name);
     }
+    // Limitation: Redis drops a PEL entry whose stream entry was deleted (XCLAIM on a deleted id),
+    // so such entries cannot be rebuilt by command; RESTORE of the whole key would keep them.
     for (const p of g.pending) {
       const c = owner.get(p.id);
       if (c) out.push(respCommand(['XCLAIM', k, g.name, c, 0, p.id, 'TIME', p.deliveryTime, 'RETRYCOUNT', p.deliveryCount, 'FORCE', 'JUSTID']));
