@@ -1,0 +1,157 @@
+/**
+ * The local view on fake time: ordering of messages against snapshots by seq, gap detection, lost
+ * trailing messages caught by heartbeat stamps, registry resets held as suspects, resync after the
+ * subscription reconnects, link-down suspicion, the healthy filter.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../src/clock.js';
+import { Detector } from '../../src/discovery/detector.js';
+import type { Snapshot } from '../../src/discovery/registry.js';
+
+function setup(selfId = 'me') {
+  const clock = new ManualClock();
+  const events: string[] = [];
+  let reads = 0;
+  const d = new Detector({
+    selfId,
+    clock,
+    linkDownSuspectMs: 3000,
+    resetGraceMs: 3000,
+    emit: (event, node, extra) => events.push(`${event}:${node.id}${typeof extra === 'string' ? ':' + extra : ''}`),
+    onNeedRead: () => reads++,
+  });
+  return { d, clock, events, reads: () => reads };
+}
+
+const rec = (meta: Record<string, unknown> = {}) => ({ ttl: 3000, meta: meta as never });
+const msg = (t: string, id: string, s: number, e = 'E1', meta?: Record<string, unknown>, why?: string) =>
+  JSON.stringify({ t, e, s, id, now: 1000 + s, ...(meta ? { r: rec(meta) } : {}), ...(why ? { why } : {}) });
+const snap = (seq: number, ids: string[], epoch = 'E1', meta: Record<string, unknown> = {}): Snapshot => ({
+  epoch,
+  seq,
+  now: 5000,
+  nodes: ids.map((id) => ({ id, deadline: 8000, record: rec(meta) })),
+});
+
+test('snapshot then messages: join, update, leave in order, with lastSeen and self', () => {
+  const { d, events } = setup();
+  d.snapshot(snap(2, ['me', 'a']));
+  assert.deepEqual(events, ['join:me', 'join:a']);
+  assert.equal(d.get('me')!.self, true);
+  assert.equal(d.get('a')!.lastSeen, 5000); // deadline - ttl
+  d.message(msg('join', 'b', 3, 'E1', { zone: 'x' }));
+  d.message(msg('update', 'b', 4, 'E1', { zone: 'y' }));
+  d.message(msg('update', 'b', 5, 'E1', { zone: 'y' })); // same metadata: no event
+  d.message(msg('leave', 'a', 6, 'E1', undefined, 'left'));
+  assert.deepEqual(events.slice(2), ['join:b', 'update:b', 'leave:a:left']);
+  assert.equal(d.get('b')!.meta.zone, 'y');
+  assert.equal(d.get('b')!.lastSeen, 1005, 'the unchanged update still counts as a sign of life');
+  assert.equal(d.seq, 6);
+});
+
+test('messages already reflected by a snapshot are dropped; a gap asks for a snapshot', () => {
+  const { d, events, reads } = setup();
+  d.snapshot(snap(5, ['a']));
+  d.message(msg('leave', 'a', 4)); // older than the snapshot
+  assert.ok(d.get('a'));
+  d.message(msg('join', 'b', 8)); // 6 and 7 were lost
+  assert.ok(d.get('b'));
+  assert.equal(reads(), 1);
+  assert.deepEqual(events, ['join:a', 'join:b']);
+  d.message('not json');
+  d.message(JSON.stringify({ nonsense: true }));
+  assert.equal(d.size, 2);
+});
+
+test('a snapshot older than messages already applied does not undo them (entries and tombstones)', () => {
+  const { d, events } = setup();
+  d.snapshot(snap(10, ['a', 'b']));
+  d.message(msg('leave', 'a', 11));
+  d.message(msg('join', 'c', 12, 'E1', {}));
+  // A snapshot taken at seq 10, answered after the messages: still has a, lacks c.
+  d.snapshot(snap(10, ['a', 'b']));
+  assert.equal(d.get('a'), undefined, 'the tombstone keeps a out');
+  assert.ok(d.get('c'), 'c joined after the snapshot: kept');
+  assert.equal(d.seq, 12);
+  // A newer snapshot settles everything: c is gone by then, a is back.
+  d.snapshot(snap(20, ['a', 'b']));
+  assert.ok(d.get('a'));
+  assert.equal(d.get('c'), undefined);
+  assert.deepEqual(events, ['join:a', 'join:b', 'leave:a:expired', 'join:c', 'join:a', 'leave:c:expired']);
+});
+
+test('a lost trailing message is caught by the next heartbeat stamp', () => {
+  const { d, reads } = setup();
+  d.snapshot(snap(3, ['a']));
+  assert.equal(d.check({ epoch: 'E1', seq: 4, now: 1 }), false); // seq 4 may still be in flight
+  d.message(msg('join', 'b', 4));
+  assert.equal(d.check({ epoch: 'E1', seq: 5, now: 2 }), false, 'caught up with 4');
+  // seq 5 never arrives.
+  assert.equal(d.check({ epoch: 'E1', seq: 5, now: 3 }), true);
+  assert.equal(reads(), 0, 'check() reports; the caller reads');
+});
+
+test('registry reset (new epoch): missing nodes become suspects for their TTL, not leaves; re-registering clears them', () => {
+  const { d, clock, events } = setup();
+  d.snapshot(snap(7, ['me', 'a', 'b']));
+  events.length = 0;
+  clock.advance(100);
+  d.snapshot(snap(1, ['me'], 'E2'));
+  assert.deepEqual(events, ['suspect:a:registry-reset', 'suspect:b:registry-reset']);
+  assert.equal(d.get('a')!.suspect, 'registry-reset');
+  d.message(msg('join', 'a', 2, 'E2', {}));
+  assert.equal(d.get('a')!.suspect, undefined);
+  assert.deepEqual(events.slice(2), ['update:a']);
+  // b never comes back: dropped once its grace ends.
+  clock.advance(2000);
+  d.tick();
+  assert.ok(d.get('b'));
+  clock.advance(1000);
+  d.tick();
+  assert.equal(d.get('b'), undefined);
+  assert.deepEqual(events.slice(3), ['leave:b:expired']);
+});
+
+test('after the subscription reconnects (maybe to a promoted replica with a lower seq), messages apply and the next snapshot is authoritative', () => {
+  const { d, events } = setup();
+  d.snapshot(snap(105, ['a', 'b']));
+  d.resubscribed();
+  // The new master's seq is behind: without the resync these would be dropped as old.
+  d.message(msg('join', 'c', 104, 'E1', {}));
+  assert.ok(d.get('c'));
+  d.snapshot(snap(104, ['a', 'c']));
+  assert.equal(d.seq, 104);
+  assert.equal(d.get('b'), undefined, 'b was lost with the old master and is not in the authoritative snapshot');
+  d.message(msg('join', 'b', 105, 'E1', {}));
+  assert.ok(d.get('b'), 'seq 105 on the new master is new');
+  assert.deepEqual(events, ['join:a', 'join:b', 'join:c', 'leave:b:expired', 'join:b']);
+});
+
+test('link down for longer than the TTL marks the others suspect; a snapshot after recovery settles them', () => {
+  const { d, clock, events, reads } = setup();
+  d.snapshot(snap(3, ['me', 'a', 'b']));
+  events.length = 0;
+  d.linkDown('main');
+  clock.advance(2999);
+  d.tick();
+  assert.deepEqual(events, []);
+  clock.advance(1);
+  d.tick();
+  assert.deepEqual(events, ['suspect:a:link-down', 'suspect:b:link-down']);
+  assert.equal(d.get('me')!.suspect, undefined, 'a node does not suspect itself');
+  d.linkOk('main');
+  assert.equal(reads(), 1);
+  d.snapshot(snap(6, ['me', 'a']));
+  assert.equal(d.get('a')!.suspect, undefined);
+  assert.equal(d.get('b'), undefined);
+  assert.deepEqual(events.slice(2), ['update:a', 'leave:b:expired']);
+});
+
+test('nodes({ healthy }) filters on the unhealthy flag', () => {
+  const { d } = setup();
+  d.snapshot({ epoch: 'E1', seq: 1, now: 0, nodes: [{ id: 'a', deadline: 1, record: rec({}) }, { id: 'b', deadline: 1, record: rec({ unhealthy: true }) }] });
+  assert.deepEqual(d.nodes({ healthy: true }).map((n) => n.id), ['a']);
+  assert.deepEqual(d.nodes({ healthy: false }).map((n) => n.id), ['b']);
+  assert.equal(d.nodes().length, 2);
+});
