@@ -48,7 +48,7 @@ const shardsResp2 = [
   ['slots', [0, 5460], 'nodes', [
     ['id', 'a', 'port', 7000, 'ip', '127.0.0.1', 'endpoint', '127.0.0.1', 'role', 'master', 'replication-offset', 1, 'health', 'online'],
     ['id', 'b', 'port', 7003, 'ip', '127.0.0.1', 'endpoint', '127.0.0.1', 'role', 'replica', 'replication-offset', 1, 'health', 'online'],
-    ['id', 'x', 'port', 7006, 'ip', '127.0.0.1', 'endpoint', '127.0.0.1', 'role', 'replica', 'replication-offset', 0, 'health', 'loading'],
+    ['id', 'x', 'port', 7006, 'ip', '127.0.0.1', 'endpoint', '127.0.0.1', 'role', 'replica', 'replication-offset', 0, 'health', 'fail'],
   ]],
   ['slots', [5461, 10922, 16000, 16383], 'nodes', [
     ['id', 'c', 'port', 7001, 'ip', '10.0.0.2', 'endpoint', '?', 'role', 'master', 'replication-offset', 1, 'health', 'online'],
@@ -60,7 +60,7 @@ const shardsResp2 = [
   ['slots', [], 'nodes', [['id', 'e', 'port', 7009, 'ip', '127.0.0.1', 'endpoint', '127.0.0.1', 'role', 'master', 'health', 'fail']]],
 ];
 
-test('CLUSTER SHARDS (RESP2 flat arrays) -> shards; replicas only when online; "?" and "" endpoints', () => {
+test('CLUSTER SHARDS (RESP2 flat arrays) -> shards; failed replicas left out; "?" and "" endpoints', () => {
   const infos = parseClusterShards(shardsResp2, 'seed.host');
   assert.deepEqual(infos, [
     { ranges: [[0, 5460]], master: '127.0.0.1:7000', replicas: ['127.0.0.1:7003'] },

@@ -125,8 +125,10 @@ function hostOf(endpoint: RespValue | undefined, ip: RespValue | undefined, fall
 /**
  * CLUSTER SHARDS (Redis 7+): per shard, `slots` (flat list of inclusive start/end pairs) and `nodes`
  * (maps with endpoint, ip, port/tls-port, role, health). The master is the node whose role is
- * 'master'; replicas count only while their health is 'online' (a 'loading' replica would answer
- * -LOADING). Shards without slots (a failed ex-master, an empty new node) are skipped.
+ * 'master'; replicas count unless their health is 'fail'. ('loading' is not excluded: Redis 7.0
+ * reports it for every replica whose replication offset is still 0, e.g. on a fresh cluster before
+ * the first write; a replica that really is loading is waited out by the connection handshake.)
+ * Shards without slots (a failed ex-master, an empty new node) are skipped.
  */
 export function parseClusterShards(reply: RespValue, fallbackHost: string, tls = false): ShardInfo[] {
   if (!Array.isArray(reply)) throw new TypeError('CLUSTER SHARDS: expected an array');
@@ -153,7 +155,7 @@ export function parseClusterShards(reply: RespValue, fallbackHost: string, tls =
           master = addr;
           masterOnline = health === 'online';
         }
-      } else if (health === 'online') {
+      } else if (health !== 'fail') {
         replicas.push(addr);
       }
     }
