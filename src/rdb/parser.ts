@@ -272,7 +272,7 @@ export class RdbParser {
   }
 
   #badSignature(): never {
-    return this.#r.fail('ERR_RDB_WRONG_SIGNATURE', 'not an RDB file: it does not start with REDIS or VALKEY and a version');
+    return this.#r.fail('ERR_RDB_WRONG_SIGNATURE', 'not an RDB file: it does not start with REDIS or VALKEY and a version', this.#r.mark);
   }
 
   /** One opcode record, or one key (whole, or up to its first collection item). */
