@@ -486,9 +486,13 @@ export class RdbParser {
   #streamStep(): void {
     const s = this.#stream!;
     const done = s.step(this.#r, () => {
-      if (s.entries.length >= this.#partItems) {
-        this.#emitPart({ entries: s.entries, length: 0, lastId: '0-0', groups: [] });
-        s.entries = [];
+      const n = this.#partItems;
+      if (s.entries.length >= n) {
+        // A node holds up to stream-node-max-entries (100) entries: split it to honour partItems.
+        const all = s.entries;
+        let i = 0;
+        for (; i + n <= all.length; i += n) this.#emitPart({ entries: all.slice(i, i + n), length: 0, lastId: '0-0', groups: [] });
+        s.entries = all.slice(i);
       }
       return !this.#paused;
     });

@@ -155,7 +155,10 @@ interface KeyFields {
   bytes: number;
   /** 0 unless the value is delivered in parts (`partItems`): then 0, 1, 2, ... */
   part: number;
-  /** True when more parts of this key follow. Parts are additive: apply each in order. */
+  /**
+   * True when more parts of this key follow. Parts are additive: apply each in order. Stream parts
+   * carry entries only; the last part carries the remaining entries, the ids, length and groups.
+   */
   more: boolean;
 }
 
