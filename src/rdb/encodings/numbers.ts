@@ -53,6 +53,8 @@ const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
  * exactly as strtod would (both operands are exact); anything else goes through parseScore.
  */
 export function scoreFromBytes(buf: Buffer, start: number, end: number): number {
+  // 16+ characters cannot be a <= 15-digit plain decimal: straight to the general parser.
+  if (end - start > 16) return parseScore(buf.toString('latin1', start, end));
   let p = start;
   const neg = buf[p] === 0x2d;
   if (neg) p++;
