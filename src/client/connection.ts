@@ -75,6 +75,12 @@ export interface ConnectionOptions {
   subscriber?: boolean;
   /** Pub/sub messages and other pushes that no command is waiting for. */
   onPush?: (frame: RespValue[]) => void;
+  /**
+   * Asked before every connect and reconnect where to connect (Sentinel: "where is the master now?");
+   * `host` and `port` of these options are set to its answer. A rejection counts as a failed attempt
+   * (backoff, reconnect.maxAttempts). The socket layer never learns why the address changed.
+   */
+  resolveAddress?: () => Promise<{ host: string; port: number }>;
 }
 
 export type ConnectionState = 'connecting' | 'handshaking' | 'ready' | 'waiting' | 'closed';
@@ -258,10 +264,12 @@ export class Connection extends EventEmitter {
     if (this.#unflushed === 0) return;
     const sock = this.#socket;
     if (!sock || sock.destroyed) return; // the close handler takes the unflushed entries back
+    const latin1 = this.#batch.ascii;
     const out = this.#batch.take();
     this.#unflushed = 0;
     if (typeof out === 'string') {
-      sock.write(out);
+      // An all-ASCII batch as latin1: the same bytes without the UTF-8 measuring and encoding passes.
+      sock.write(out, latin1 ? 'latin1' : 'utf8');
     } else {
       sock.cork();
       for (const b of out) sock.write(b);
@@ -346,8 +354,25 @@ export class Connection extends EventEmitter {
 
   // ---- connecting and the handshake --------------------------------------------------------------
 
-  #connect(): void {
+  #connect(resolved = false): void {
     this.#state = 'connecting';
+    if (this.options.resolveAddress && !resolved) {
+      this.options.resolveAddress().then(
+        (addr) => {
+          if (this.#closing || this.#state !== 'connecting') return;
+          this.options.host = addr.host;
+          this.options.port = addr.port;
+          this.#connect(true);
+        },
+        (err: Error) => {
+          if (this.#closing || this.#state !== 'connecting') return;
+          this.#lastError = err;
+          this.#emitError(err);
+          this.#scheduleReconnect();
+        },
+      );
+      return;
+    }
     this.#decoder = this.#newDecoder();
     const o = this.options;
     let sock: net.Socket;
