@@ -16,7 +16,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { RedisServer } from '../test/support/redis-server.js';
-import { environment, printTable, runRounds, summarize, writeJson, median } from './lib.js';
+import { environment, runRounds, summarize, writeJson, median } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -212,13 +212,19 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
     })),
   ], (s) => console.log(`  ${s.who}: ${s.rate.toFixed(1)} MB/s`));
   const rows = summarize(samples);
-  console.log(`\n${environment()}`);
-  console.log(`file: ${relative(root, file)}, ${size} bytes, ${[...keyCounts].join('/')} keys`);
-  printTable(rows.map((r) => ({ ...r, who: r.who })), { base: 'redis-check-rdb', unit: 'MB/s', title: 'rdb' });
   const check = rows.find((r) => r.who === 'redis-check-rdb')!.median;
-  for (const mode of ['events', 'values'] as const) {
-    const me = rows.find((r) => r.who.includes(mode === 'events' ? 'events' : 'values'))!.median;
-    console.log(`redstack (${mode}): ${me.toFixed(1)} MB/s = ${(me / check).toFixed(2)}x redis-check-rdb; peak RSS median ${median(rss[mode]!).toFixed(0)} MB, max ${Math.max(...rss[mode]!).toFixed(0)} MB`);
-  }
+  const rssOf = (who: string): string => {
+    const xs = who.includes('events') ? rss.events! : who.includes('values') ? rss.values! : [];
+    return xs.length ? `${median(xs).toFixed(0)} MB (max ${Math.max(...xs).toFixed(0)})` : '';
+  };
+  const table = [
+    `\n${environment()}`,
+    `file: ${relative(root, file)}, ${size} bytes, ${[...keyCounts].join('/')} keys; ${rows[0]!.rounds} rounds, alternating`,
+    '',
+    '| contender | median MB/s | min - max | vs redis-check-rdb | peak RSS (median) |',
+    '|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.who} | ${r.median.toFixed(1)} | ${r.min.toFixed(1)} - ${r.max.toFixed(1)} | ${r.who === 'redis-check-rdb' ? '1.00x' : `${(r.median / check).toFixed(2)}x`} | ${rssOf(r.who)} |`),
+  ].join('\n');
+  console.log(table);
   writeJson(opts.json, { environment: environment(), file: { size, keys: [...keyCounts] }, rows, rssMB: rss });
 }

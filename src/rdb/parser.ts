@@ -97,7 +97,8 @@ export class RdbParser {
     this.#copy = opts.copyBuffers ?? false;
     const f = opts.filter ?? {};
     if (f.db !== undefined) this.#dbs = new Set(typeof f.db === 'number' ? [f.db] : f.db);
-    this.#keyRe = f.key;
+    // A /g or /y pattern would make test() stateful (lastIndex) and skip every other match.
+    this.#keyRe = f.key && (f.key.global || f.key.sticky) ? new RegExp(f.key.source, f.key.flags.replace(/[gy]/g, '')) : f.key;
     if (f.type !== undefined) this.#types = new Set(typeof f.type === 'string' ? [f.type] : f.type);
     this.#dbWanted = !this.#dbs || this.#dbs.has(0);
     this.#expiredBefore = opts.skipExpired === true ? Date.now() : opts.skipExpired === false ? undefined : opts.skipExpired;

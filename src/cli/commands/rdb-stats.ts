@@ -5,7 +5,7 @@
  * for files over 50 MB.
  */
 import { SingleBar } from 'cli-progress';
-import type { CommandSpec, Parsed } from '../args.js';
+import { intFlag, type CommandSpec, type Parsed } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { parseRdb, rdbTypeName } from '../../rdb/index.js';
 import { FILTER_FLAGS, filterFrom, jsonBytes, openInput } from './rdb-format.js';
@@ -30,15 +30,18 @@ const PROGRESS_MIN_BYTES = 50 * 1024 * 1024;
 
 export async function run(args: Parsed): Promise<number> {
   const filter = filterFrom(args.values);
-  const top = Number(args.values.top ?? 20);
+  const top = intFlag(args.values, 'top', 0) ?? 20;
   const input = openInput(args.positionals, 'rdb stats');
   const bar = input.size !== undefined && input.size > PROGRESS_MIN_BYTES && process.stderr.isTTY
     ? new SingleBar({ format: 'rdb stats [{bar}] {percentage}% {value}/{total} MB {keys} keys', stream: process.stderr, hideCursor: true })
     : undefined;
   let read = 0;
-  if (bar) {
-    bar.start(Math.round(input.size! / 1e6), 0, { keys: 0 });
-    input.stream.on('data', (chunk: Buffer) => (read += chunk.length));
+  bar?.start(Math.round(input.size! / 1e6), 0, { keys: 0 });
+  async function* counted(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of source) {
+      read += chunk.length;
+      yield chunk;
+    }
   }
   const stats = {
     file: input.name, bytes: input.size ?? 0, magic: '', version: 0, aux: {} as Record<string, string>,
@@ -54,7 +57,7 @@ export async function run(args: Parsed): Promise<number> {
     if (exp) b.expires++;
   };
   try {
-    for await (const ev of parseRdb(input.stream, { values: false, filter, skipChecksum: Boolean(args.values['skip-checksum']) })) {
+    for await (const ev of parseRdb(counted(input.stream), { values: false, filter, skipChecksum: Boolean(args.values['skip-checksum']) })) {
       switch (ev.kind) {
         case 'header':
           stats.magic = ev.magic;
