@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, waitUntil, type RedisServer } from '../support/redis-server.js';
-import { createCluster, ClusterClient, CrossSlotError, keySlot } from '../../src/client/cluster/index.js';
+import { createCluster, ClusterClient, ClusterLimitError, CrossSlotError, keySlot } from '../../src/client/index.js';
 import { RedstackError } from '../../src/errors.js';
 import { ReplyError } from '../../src/resp/errors.js';
 
@@ -183,8 +183,12 @@ test('ASK during a migration, then MOVED once it is done; a pipeline retries onl
   m.migrate([moved]);
   // The key is on the target now, the slot still on the source: the source answers -ASK.
   assert.equal(await client.cmd(['GET', moved]), 'moved-value');
+  const strict = createCluster({ nodes: [{ host: '127.0.0.1', port: cluster.nodes[0]!.port }], maxRedirections: 0 });
+  await assert.rejects(strict.cmd(['GET', moved]), (e: unknown) => e instanceof ClusterLimitError && e.code === 'ERR_CLUSTER_REDIRECTIONS' && e.option === 'maxRedirections' && /raise maxRedirections/.test(e.message));
+  await strict.quit();
   assert.equal(await client.cmd(['GET', stays]), 'stays-value');
   assert.equal(client.masterOf(slot), `127.0.0.1:${from.port}`, 'ASK does not change the map');
+  assert.match(serverByPort(from.port).cli('INFO', 'errorstats'), /errorstat_ASK:count=[1-9]/);
   m.finish();
   // A second slot moved behind the client's back, for the pipeline.
   const slot2 = keySlot('second-slot');
@@ -198,6 +202,20 @@ test('ASK during a migration, then MOVED once it is done; a pipeline retries onl
   assert.equal(client.masterOf(slot), `127.0.0.1:${to.port}`, 'MOVED patched the slot');
   await refreshed; // and a background refresh followed
   assert.equal(await client.cmd(['GET', moved]), 'moved-value');
+});
+
+test('TRYAGAIN: a multi-key command split by a migration waits, then follows MOVED', async () => {
+  const slot = keySlot('{split}');
+  await client.cmd(['MSET', '{split}a', 'va', '{split}b', 'vb']);
+  const from = ownerOf(slot);
+  const m = beginMigration(slot, otherMaster(from));
+  m.migrate(['{split}a']);
+  // The source has b but not a: -TRYAGAIN, retried with backoff until the migration is done.
+  const pending = client.cmd(['MGET', '{split}a', '{split}b']);
+  await new Promise((r) => setTimeout(r, 300));
+  m.finish();
+  assert.deepEqual(await pending, ['va', 'vb']);
+  assert.match(serverByPort(from.port).cli('INFO', 'errorstats'), /errorstat_TRYAGAIN:count=[1-9]/);
 });
 
 test('scaleReads: replica sends reads to replicas', async () => {

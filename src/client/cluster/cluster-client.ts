@@ -51,9 +51,11 @@ export interface ClusterOptions extends Omit<ClientOptions, 'host' | 'port' | 'p
   refreshMinIntervalMs?: number;
   /** How long one node may take to answer CLUSTER SHARDS before the next is asked (default 1000). */
   refreshTimeoutMs?: number;
+  /** Also refresh the slot map this often, e.g. to notice new replicas (default 0: only on events). */
+  refreshIntervalMs?: number;
 }
 
-const CLUSTER_KEYS = ['nodes', 'scaleReads', 'maxRedirections', 'clusterRetries', 'clusterRetryDelayMs', 'refreshMinIntervalMs', 'refreshTimeoutMs'] as const;
+const CLUSTER_KEYS = ['nodes', 'scaleReads', 'maxRedirections', 'clusterRetries', 'clusterRetryDelayMs', 'refreshMinIntervalMs', 'refreshTimeoutMs', 'refreshIntervalMs'] as const;
 
 function noop(): void {}
 
@@ -75,6 +77,7 @@ export class ClusterClient extends EventEmitter {
   #waiters: (() => void)[] = [];
   #rr = 0;
   #useSlots = false;
+  #stopPeriodic: (() => void) | undefined;
 
   constructor(options: ClusterOptions) {
     super();
@@ -128,11 +131,26 @@ export class ClusterClient extends EventEmitter {
         else this.emit(shard ? 'smessage' : 'message', channel, message);
       },
       onError: (err) => this.#emitError(err),
+      // A throwing handler is the caller's bug: reported on 'error', or, with no listener, thrown on
+      // the next tick as an EventEmitter listener's would be (as Client does).
+      onHandlerError: (err) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+        else
+          process.nextTick(() => {
+            throw err;
+          });
+      },
     });
     this.#loaded().catch(noop); // start now; errors reach the commands that wait for the map
+    if ((options.refreshIntervalMs ?? 0) > 0) this.#stopPeriodic = this.#clock.every(options.refreshIntervalMs!, () => this.#requestRefresh());
   }
 
   // ---- the map -----------------------------------------------------------------------------------
+
+  /** 'connecting' until the first slot map is loaded, then 'ready'; 'closed' after quit()/disconnect(). */
+  get status(): 'connecting' | 'ready' | 'closed' {
+    return this.#closed ? 'closed' : this.#map.loaded ? 'ready' : 'connecting';
+  }
 
   /** Resolves once the slot map is loaded; rejects with ClusterError when no seed answers. */
   ready(): Promise<void> {
@@ -402,6 +420,7 @@ export class ClusterClient extends EventEmitter {
 
   #close(): void {
     this.#closed = true;
+    this.#stopPeriodic?.();
     this.#refreshTimer?.();
     this.#refreshTimer = undefined;
     for (const w of this.#waiters.splice(0)) w();

@@ -42,6 +42,8 @@ export interface SubscriberHost {
   readonly maxRedirections: number;
   onMessage(message: string | Buffer, channel: string, pattern: string | undefined, shard: boolean): void;
   onError(err: Error): void;
+  /** A message handler threw (it ran inside the socket's data callback, so it was caught). */
+  onHandlerError(err: unknown): void;
 }
 
 class NodeSubscriber {
@@ -270,17 +272,10 @@ export class ClusterSubscriber {
     const kind = String(frame[0]);
     if (kind === 'message' || kind === 'smessage') {
       const channel = String(frame[1]);
-      const message = frame[2] as string | Buffer;
-      const handlers = this.#handlers[kind === 'message' ? 'channel' : 'shard'].get(channel);
-      if (handlers) for (const h of handlers) h(message, channel);
-      this.#host.onMessage(message, channel, undefined, kind === 'smessage');
+      this.#deliver(this.#handlers[kind === 'message' ? 'channel' : 'shard'].get(channel), frame[2] as string | Buffer, channel, undefined, kind === 'smessage');
     } else if (kind === 'pmessage') {
       const pattern = String(frame[1]);
-      const channel = String(frame[2]);
-      const message = frame[3] as string | Buffer;
-      const handlers = this.#handlers.pattern.get(pattern);
-      if (handlers) for (const h of handlers) h(message, channel, pattern);
-      this.#host.onMessage(message, channel, pattern, false);
+      this.#deliver(this.#handlers.pattern.get(pattern), frame[3] as string | Buffer, String(frame[2]), pattern, false);
     } else if (kind === 'sunsubscribe' && frame[1] !== null && frame[1] !== undefined) {
       // Names we unsubscribe ourselves leave ns.names before the command is sent, so a name still
       // there was dropped by the server: its slot moved away (or the node became a replica).
@@ -288,6 +283,27 @@ export class ClusterSubscriber {
       if (!ns.names.shard.delete(channel) || !this.#handlers.shard.has(channel)) return;
       this.#host.requestRefresh();
       void this.#host.refreshed().then(() => this.#shardSubscribe(keySlot(channel), [channel]).catch((err) => this.#host.onError(err)));
+    }
+  }
+
+  /**
+   * Handlers run inside the socket's data callback: an exception escaping there would leave the reply
+   * decoder mid-stream, so each is caught and reported.
+   */
+  #deliver(handlers: Set<MessageHandler> | undefined, message: string | Buffer, channel: string, pattern: string | undefined, shard: boolean): void {
+    if (handlers) {
+      for (const h of handlers) {
+        try {
+          h(message, channel, pattern);
+        } catch (err) {
+          this.#host.onHandlerError(err);
+        }
+      }
+    }
+    try {
+      this.#host.onMessage(message, channel, pattern, shard);
+    } catch (err) {
+      this.#host.onHandlerError(err);
     }
   }
 
