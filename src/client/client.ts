@@ -88,13 +88,22 @@ export class Client extends EventEmitter {
   cmd<T = RespValue>(command: Command): Promise<T>;
   cmd<T = RespValue[]>(commands: readonly Command[]): Promise<T>;
   cmd(command: Command | readonly Command[]): Promise<unknown> {
-    if (command.length > 0 && Array.isArray(command[0])) {
-      return this.#main.sendPipeline(command as readonly Command[]);
+    const name = command[0];
+    if (typeof name === 'string') {
+      // Only WATCH, UNWATCH and the blocking commands (B..., WAIT, WAITAOF, XREAD...) need a closer
+      // look; every other command skips the upper-casing: its first letter is not b, u, w or x.
+      const first = name.charCodeAt(0) | 0x20;
+      if (first !== 0x62 && first !== 0x75 && first !== 0x77 && first !== 0x78) return this.#main.send(command as Command);
+      return this.#special(command as Command, name);
     }
+    if (Array.isArray(name)) return this.#main.sendPipeline(command as readonly Command[]);
     if (command.length === 0) return Promise.resolve([]);
-    const c = command as Command;
-    const name = c[0];
-    if (typeof name === 'string' && name.length <= 7 && (name.length === 5 || name.length === 7)) {
+    if (isBlocking(command as Command)) return this.#blocking(command as Command);
+    return this.#main.send(command as Command);
+  }
+
+  #special(c: Command, name: string): Promise<RespValue> {
+    if (name.length === 5 || name.length === 7) {
       const upper = name.toUpperCase();
       if (upper === 'WATCH') return this.#watch(c);
       if (upper === 'UNWATCH') this.#watchEpoch = undefined;

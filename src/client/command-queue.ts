@@ -45,6 +45,66 @@ export interface Pending {
   pushConfirms: number;
 }
 
+/** Name of a command for errors: its first word upper-cased (never its arguments, which may be secrets). */
+export function commandName(command: Command | undefined): string {
+  const n = command?.[0];
+  return typeof n === 'string' ? n.toUpperCase() : Buffer.isBuffer(n) ? n.toString('latin1', 0, 32).toUpperCase() : String(n);
+}
+
+/**
+ * The Pending of a caller's command or pipeline. Its name is worked out only when an error asks for
+ * it: upper-casing every command's name would cost more than encoding the command. The optional
+ * fields are declared up front so that every entry has one shape.
+ */
+export class CommandEntry implements Pending {
+  resolve: (value: any) => void;
+  reject: (err: Error) => void;
+  mode: Mode;
+  left: number;
+  replies: RespValue[] | null;
+  t: number;
+  commands: readonly Command[] | null;
+  noTimeout: boolean;
+  pushConfirms: number;
+  /** RESP3/subscriber: the push kind that confirms this command. */
+  pushKind: string | undefined = undefined;
+  /** EXEC after WATCH: the connection epoch it is bound to. */
+  epoch: number | undefined = undefined;
+  #name: string | undefined = undefined;
+
+  constructor(
+    resolve: (value: any) => void,
+    reject: (err: Error) => void,
+    mode: Mode,
+    commands: readonly Command[],
+    t: number,
+    noTimeout: boolean,
+    pushConfirms: number,
+  ) {
+    this.resolve = resolve;
+    this.reject = reject;
+    this.mode = mode;
+    this.left = mode === Mode.Single ? 1 : commands.length;
+    this.replies = mode === Mode.Single ? null : [];
+    this.t = t;
+    this.commands = commands;
+    this.noTimeout = noTimeout;
+    this.pushConfirms = pushConfirms;
+  }
+
+  get name(): string {
+    if (this.#name === undefined) {
+      const cmds = this.commands;
+      this.#name = cmds === null ? 'command' : commandName(this.mode === Mode.Multi ? (cmds[1] ?? cmds[0]) : cmds[0]);
+    }
+    return this.#name;
+  }
+
+  set name(name: string) {
+    this.#name = name;
+  }
+}
+
 /** FIFO with a moving head, compacted now and then, so shift() stays O(1). */
 export class Fifo<T> {
   #items: (T | undefined)[] = [];

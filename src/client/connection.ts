@@ -25,7 +25,7 @@ import { RespDecoder, WriteBatch } from '../resp/index.js';
 import { ProtocolError, ReplyError } from '../resp/errors.js';
 import type { Command, RespValue } from '../resp/types.js';
 import { systemClock, type Clock } from '../clock.js';
-import { Fifo, Mode, type Pending } from './command-queue.js';
+import { CommandEntry, Fifo, Mode, type Pending } from './command-queue.js';
 import { ConnectionError, NotSentError, OutcomeUnknownError, TimeoutError } from './errors.js';
 
 export interface ReconnectOptions {
@@ -172,21 +172,12 @@ export class Connection extends EventEmitter {
   /** Sends one command; resolves with its reply, rejects with its ReplyError or a client error. */
   send(command: Command, options?: SendOptions): Promise<RespValue> {
     return new Promise((resolve, reject) => {
-      this.#enqueue(
-        {
-          resolve,
-          reject,
-          mode: Mode.Single,
-          left: 1,
-          replies: null,
-          t: this.#now,
-          name: commandName(command),
-          commands: [command],
-          noTimeout: options?.noTimeout ?? false,
-          pushConfirms: options?.pushConfirms ?? 0,
-        },
-        options?.pushKind,
-      );
+      if (options === undefined) {
+        this.#enqueue(new CommandEntry(resolve, reject, Mode.Single, [command], this.#now, false, 0));
+      } else {
+        const p = new CommandEntry(resolve, reject, Mode.Single, [command], this.#now, options.noTimeout ?? false, options.pushConfirms ?? 0);
+        this.#enqueue(p, options.pushKind);
+      }
     });
   }
 
@@ -198,18 +189,7 @@ export class Connection extends EventEmitter {
   sendPipeline(commands: readonly Command[], mode: Mode = Mode.Pipeline, epoch?: number): Promise<any> {
     if (commands.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      const p: Pending = {
-        resolve,
-        reject,
-        mode,
-        left: commands.length,
-        replies: [],
-        t: this.#now,
-        name: commandName(commands[mode === Mode.Multi ? 1 : 0] ?? commands[0]!),
-        commands,
-        noTimeout: false,
-        pushConfirms: 0,
-      };
+      const p = new CommandEntry(resolve, reject, mode, commands, this.#now, false, 0);
       if (epoch !== undefined) {
         if (this.#state !== 'ready' || this.#closing || epoch !== this.#epoch) {
           reject(new NotSentError('watch-lost', p.name, `the connection to ${this.where} was lost after WATCH; watch again and retry`, { cause: this.#lastError }));
@@ -630,11 +610,6 @@ export class Connection extends EventEmitter {
     // commands; the event is for monitoring.
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
-}
-
-function commandName(command: Command): string {
-  const n = command[0];
-  return typeof n === 'string' ? n.toUpperCase() : Buffer.isBuffer(n) ? n.toString('latin1', 0, 32).toUpperCase() : String(n);
 }
 
 /** AUTH with a password on a server that has none configured: harmless, as ioredis also treats it. */
