@@ -38,6 +38,7 @@ const S_DONE = 4;
 const S_FAILED = 5;
 
 const EMPTY = Buffer.alloc(0);
+const NO_ITEMS: unknown[] = Object.freeze([]) as unknown as unknown[];
 const noop = (): void => {};
 
 export class RdbParser {
@@ -74,7 +75,7 @@ export class RdbParser {
   #decode = true;
   #remaining = 0;
   #minExpire = 0;
-  #items: unknown[] = [];
+  #items: unknown[] = NO_ITEMS;
   #stream: StreamValueReader | undefined;
   #scratch: Item[] = [];
   // Flow control.
@@ -522,7 +523,8 @@ export class RdbParser {
     this.#freq = undefined;
     this.#part = 0;
     this.#stream = undefined;
-    this.#items = [];
+    // Drop the emitted array without allocating one per key: collections start with a new one.
+    this.#items = NO_ITEMS;
   }
 
   #emitKey(value: RdbValue | undefined, more: boolean): void {
