@@ -188,7 +188,12 @@ export class RdbParser {
   #run(): void {
     const r = this.#r;
     r.merge();
-    while (!this.#paused && this.#state < S_DONE && this.#step());
+    while (!this.#paused && this.#state < S_DONE) {
+      r.maybeSwap();
+      if (!this.#step() && !r.unbridge()) break;
+    }
+    // remainder() and trailingBytes look at buf and pending only.
+    if (this.#state === S_DONE) r.unbridge();
   }
 
   #step(): boolean {

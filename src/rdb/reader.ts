@@ -25,6 +25,10 @@ export const NEED_MORE: { readonly needMore: true } = Object.freeze({ needMore: 
 
 const EMPTY = Buffer.alloc(0);
 const TWO_32 = 4294967296;
+/** A tail up to this size is bridged rather than joined with the whole next chunk. */
+const BRIDGE_MAX_TAIL = 64 * 1024;
+/** Chunk bytes copied into a bridge beyond what the tail's element asked for. */
+const BRIDGE_SLACK = 4096;
 
 export class ByteReader {
   buf: Buffer = EMPTY;
@@ -39,6 +43,9 @@ export class ByteReader {
   pendingBytes = 0;
   crc: Crc64 | null;
   crcPos = 0;
+  /** While on a bridge: the chunk it was cut from, and how many bytes of old tail precede it. */
+  #chunk: Buffer | null = null;
+  #bridgeTail = 0;
 
   constructor(
     readonly maxStringLength: number,
@@ -65,12 +72,30 @@ export class ByteReader {
     return this.base + this.buf.length + this.pendingBytes >= this.needAbs;
   }
 
-  /** Joins the unread tail and the queued chunks into one Buffer. */
-  merge(): void {
+  /**
+   * Joins the unread tail and the queued chunks into one Buffer. When a short tail meets one new
+   * chunk, it joins the tail with only the first bytes of the chunk (a "bridge"), and maybeSwap()
+   * moves parsing into the chunk itself once past the tail: copying a few KB per chunk instead of
+   * the whole chunk.
+   */
+  merge(full = false): void {
     if (this.pending.length === 0) return;
     this.updateCrc();
-    const tail = this.pos < this.buf.length ? this.buf.subarray(this.pos) : EMPTY;
-    const next = tail.length === 0 && this.pending.length === 1 ? this.pending[0]! : Buffer.concat(tail.length ? [tail, ...this.pending] : this.pending);
+    const tailLen = this.buf.length - this.pos;
+    if (!full && this.pending.length === 1 && tailLen > 0 && tailLen <= BRIDGE_MAX_TAIL) {
+      const chunk = this.pending[0]!;
+      const k = Math.max(0, this.needAbs - (this.base + this.buf.length)) + BRIDGE_SLACK;
+      if (k * 2 < chunk.length) {
+        this.#install(Buffer.concat([this.buf.subarray(this.pos), chunk.subarray(0, k)]));
+        this.#chunk = chunk;
+        this.#bridgeTail = tailLen;
+        return;
+      }
+    }
+    this.#install(tailLen === 0 && this.pending.length === 1 ? this.pending[0]! : Buffer.concat(tailLen ? [this.buf.subarray(this.pos), ...this.pending] : this.pending));
+  }
+
+  #install(next: Buffer): void {
     this.base += this.pos;
     this.buf = next;
     this.pos = 0;
@@ -78,6 +103,29 @@ export class ByteReader {
     this.crcPos = 0;
     this.pending = [];
     this.pendingBytes = 0;
+  }
+
+  /** On a bridge, at an element boundary past the old tail: continue in the chunk itself. */
+  maybeSwap(): void {
+    if (this.#chunk === null || this.pos < this.#bridgeTail) return;
+    this.updateCrc();
+    const at = this.pos - this.#bridgeTail;
+    this.base += this.#bridgeTail;
+    this.buf = this.#chunk;
+    this.pos = this.mark = this.crcPos = at;
+    this.#chunk = null;
+  }
+
+  /** Leaves a bridge by joining the rest of its chunk (it ran out, or the RDB ended on it); false if not on one. */
+  unbridge(): boolean {
+    const chunk = this.#chunk;
+    if (chunk === null) return false;
+    this.#chunk = null;
+    const rest = chunk.subarray(this.buf.length - this.#bridgeTail);
+    this.pending.unshift(rest);
+    this.pendingBytes += rest.length;
+    this.merge(true);
+    return true;
   }
 
   /** Folds the bytes consumed since the last call into the CRC. */

@@ -36,6 +36,10 @@ function check(mutant: Buffer, label: string, opts: object = {}): void {
   assert.equal(chunked.error?.code, whole.error?.code, `${label}: chunked parse ended differently`);
   if (whole.error?.code !== 'ERR_RDB_TRUNCATED') assert.equal(chunked.error?.offset, whole.error?.offset, label);
   assert.deepEqual(normalize(chunked.events), normalize(whole.events), `${label}: chunked events differ`);
+  // Big chunks after small ones take the reader's bridge path.
+  const bridged = parseBuffer(mutant, { ...LIMITS, ...opts }, { seed: mutant.length + 1, max: 12_000 });
+  assert.equal(bridged.error?.code, whole.error?.code, `${label}: bridged parse ended differently`);
+  assert.deepEqual(normalize(bridged.events), normalize(whole.events), `${label}: bridged events differ`);
   assert.ok(Date.now() - started < 2000, `${label}: took ${Date.now() - started} ms`);
 }
 
