@@ -132,7 +132,7 @@ export class RdbParser {
       const r = this.#r;
       const at = r.base + r.buf.length + r.pendingBytes;
       this.#error = new RdbError('ERR_RDB_TRUNCATED', `input ended at byte ${at} while reading ${this.#element}`, {
-        offset: at, element: this.#element, key: this.#state === S_ITEMS || this.#state === S_STREAM ? keyPreview(this.#key) : undefined,
+        offset: at, element: this.#element, key: this.#element === 'value' ? keyPreview(this.#key) : undefined,
       });
       this.#state = S_FAILED;
       throw this.#error;

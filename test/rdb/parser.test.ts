@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { RdbParser, RdbError, parseRdb, type RdbEvent, type RdbKeyEvent, type StreamValue } from '../../src/rdb/index.js';
 import { fixture, keys, parseBuffer, text } from './helpers.js';
-import { bytes, f64le, i64le, len, listpack, rdbFile, str } from './rdb-builder.js';
+import { bytes, f64le, i64le, len, rdbFile, str } from './rdb-builder.js';
 
 const SELECT0 = [0xfe, 0x00];
 
