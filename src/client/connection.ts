@@ -244,17 +244,18 @@ export class Connection extends EventEmitter {
     if (this.#unflushed === 0) return;
     const sock = this.#socket;
     if (!sock || sock.destroyed) return; // the close handler takes the unflushed entries back
-    const latin1 = this.#batch.ascii;
-    const out = this.#batch.take();
+    const out = this.#batch.takeBytes();
     this.#unflushed = 0;
-    if (typeof out === 'string') {
-      // An all-ASCII batch as latin1: the same bytes without the UTF-8 measuring and encoding passes.
-      sock.write(out, latin1 ? 'latin1' : 'utf8');
-    } else {
+    if (Array.isArray(out)) {
       sock.cork();
       for (const b of out) sock.write(b);
       sock.uncork();
+    } else {
+      sock.write(out);
     }
+    // Nothing left queued in the socket: the kernel has the bytes, so the batch may write the next
+    // tick's commands into the same memory. Otherwise it writes elsewhere until the queue drains.
+    if (sock.writableLength === 0) this.#batch.release();
   }
 
   /** Writes handshake commands at once, ahead of anything queued. */
