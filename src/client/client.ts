@@ -65,6 +65,8 @@ export class Client extends EventEmitter {
 
   /** Resolves once the client is connected and its handshake done; rejects if it closes first. */
   ready(): Promise<void> {
+    // After disconnect() the state reads 'ready' until the socket's close event: check #closed first.
+    if (this.#closed || this.#main.state === 'closed') return Promise.reject(new NotSentError('client-closed', undefined, 'client is closed'));
     if (this.#main.state === 'ready') return Promise.resolve();
     if (this.#main.state === 'closed') return Promise.reject(new NotSentError('client-closed', undefined, 'client is closed'));
     return new Promise((resolve, reject) => {

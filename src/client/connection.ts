@@ -122,6 +122,8 @@ export class Connection extends EventEmitter {
   #lastError: Error | undefined;
   #protocol: 2 | 3;
   #reconnectTimer: (() => void) | null = null;
+  /** What the decoder had seen at the last sweep: a change means bytes arrived in between. */
+  #seen = -1;
   #epoch = 0;
 
   constructor(options: ConnectionOptions) {
@@ -560,7 +562,14 @@ export class Connection extends EventEmitter {
     const timeout = this.options.commandTimeoutMs ?? 0;
     if (timeout > 0 && this.#socket && this.#state === 'ready') {
       const head = this.#awaiting.peek();
-      if (head && !head.noTimeout && this.#now - head.t >= timeout) {
+      // Bytes arriving since the last sweep are progress, not silence: a 100 MB reply may take longer
+      // than the timeout to arrive and must not be failed half-way. The timeout is for a frozen
+      // server or a dead link, which send nothing.
+      const seen = this.#decoder.offset + this.#decoder.buffered;
+      if (seen !== this.#seen) {
+        this.#seen = seen;
+        if (head) head.t = this.#now;
+      } else if (head && !head.noTimeout && this.#now - head.t >= timeout) {
         // The head has waited too long: the server is frozen or the link is dead. Fail everything
         // written (their replies could only arrive late and be matched to the wrong caller) and reset.
         const err = new TimeoutError('command', head.name, true, timeout);

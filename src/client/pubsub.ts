@@ -9,6 +9,8 @@
  */
 import type { Connection } from './connection.js';
 import type { RespValue } from '../resp/types.js';
+import { ReplyError } from '../resp/errors.js';
+import { NotSentError } from './errors.js';
 
 export type MessageHandler = (message: string | Buffer, channel: string, pattern?: string) => void;
 
@@ -34,12 +36,17 @@ export class PubSub {
    * would leave the reply decoder mid-stream, so it is caught and handed here instead.
    */
   onHandlerError: ((err: unknown) => void) | undefined;
+  /** subscribe() calls whose SUBSCRIBE was lost with a connection, waiting for the resubscription. */
+  #waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(conn: Connection) {
     this.#conn = conn;
     // 'ready' fires after each handshake and before queued commands are written: the subscriptions
     // are back before anything the caller queued while disconnected.
     conn.on('ready', () => this.#resubscribe());
+    conn.on('end', () => {
+      for (const w of this.#waiting.splice(0)) w.reject(new NotSentError('client-closed', 'SUBSCRIBE', `connection to ${conn.where} closed before the subscription was confirmed`));
+    });
   }
 
   get size(): number {
@@ -106,7 +113,26 @@ export class PubSub {
     }
     if (fresh.length === 0) return;
     const c = COMMANDS[kind];
-    await this.#conn.send([c.sub, ...fresh], { noTimeout: true, pushKind: c.subKind, pushConfirms: fresh.length });
+    try {
+      await this.#conn.send([c.sub, ...fresh], { noTimeout: true, pushKind: c.subKind, pushConfirms: fresh.length });
+    } catch (err) {
+      if (err instanceof ReplyError || this.#conn.state === 'closed') {
+        // Refused (NOPERM...) or closed for good: not subscribed, and not resubscribed later either.
+        for (const name of fresh) {
+          const set = this.#subs[kind].get(name);
+          set?.delete(handler);
+          if (set?.size === 0) this.#subs[kind].delete(name);
+        }
+        throw err;
+      }
+      // Lost with the connection (outcome unknown, not sent, offline timeout): the subscription is
+      // intent that outlives connections, so it stays and is confirmed by the resubscription after
+      // the next handshake; the caller's promise settles then, or rejects if the client closes.
+      await new Promise<void>((resolve, reject) => {
+        this.#waiting.push({ resolve, reject });
+        if (this.#conn.state === 'ready') this.#resubscribe();
+      });
+    }
   }
 
   /** Removes `handler` (or all handlers) from the names; unsubscribes names left without handlers. */
@@ -124,17 +150,32 @@ export class PubSub {
     }
     if (gone.length === 0) return;
     const c = COMMANDS[kind];
-    await this.#conn.send([c.unsub, ...gone], { noTimeout: true, pushKind: c.unsubKind, pushConfirms: gone.length });
+    try {
+      await this.#conn.send([c.unsub, ...gone], { noTimeout: true, pushKind: c.unsubKind, pushConfirms: gone.length });
+    } catch (err) {
+      // A connection lost (or closed) takes its subscriptions with it, and these names are no longer
+      // resubscribed: the caller's goal is reached either way. A refusal is still an error.
+      if (err instanceof ReplyError) throw err;
+    }
   }
 
   #resubscribe(): void {
+    const sent: Promise<unknown>[] = [];
     for (const kind of ['channel', 'pattern', 'shard'] as const) {
       const names = [...this.#subs[kind].keys()];
       if (names.length === 0) continue;
       const c = COMMANDS[kind];
-      this.#conn
-        .send([c.sub, ...names], { noTimeout: true, pushKind: c.subKind, pushConfirms: names.length })
-        .catch(() => undefined); // a failure here means the link dropped again; the next 'ready' retries
+      sent.push(this.#conn.send([c.sub, ...names], { noTimeout: true, pushKind: c.subKind, pushConfirms: names.length }));
     }
+    const waiting = this.#waiting.splice(0);
+    Promise.all(sent).then(
+      () => {
+        for (const w of waiting) w.resolve();
+      },
+      () => {
+        // The link dropped again (or a name was refused): the next 'ready' retries them.
+        this.#waiting.unshift(...waiting);
+      },
+    );
   }
 }
