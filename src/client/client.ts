@@ -68,7 +68,6 @@ export class Client extends EventEmitter {
     // After disconnect() the state reads 'ready' until the socket's close event: check #closed first.
     if (this.#closed || this.#main.state === 'closed') return Promise.reject(new NotSentError('client-closed', undefined, 'client is closed'));
     if (this.#main.state === 'ready') return Promise.resolve();
-    if (this.#main.state === 'closed') return Promise.reject(new NotSentError('client-closed', undefined, 'client is closed'));
     return new Promise((resolve, reject) => {
       const onReady = () => {
         this.#main.off('end', onEnd);
