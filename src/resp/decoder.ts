@@ -74,6 +74,8 @@ const PENDING = Symbol('pending');
 type Step = RespValue | typeof INCOMPLETE | typeof OPENED | typeof PENDING;
 
 const EMPTY = Buffer.alloc(0);
+/** Lines up to this long are scanned for their CR in JS; longer ones with Buffer#indexOf. */
+const SHORT_LINE = 32;
 
 export class RespDecoder {
   readonly #returnBuffers: boolean;
@@ -96,6 +98,10 @@ export class RespDecoder {
   #attributed = false;
   #stack: Frame[] = [];
   #bulk: PendingBulk | null = null;
+  /** The CR found by #fastCount (a second return value, without allocating). */
+  #cr = 0;
+  /** limits.maxLineLength, at hand for the fast paths (which must not accept what the slow path refuses). */
+  readonly #maxLine: number;
   #failed: ProtocolError | null = null;
 
   constructor(options: DecoderOptions) {
@@ -106,6 +112,7 @@ export class RespDecoder {
       maxDepth: options.maxDepth ?? DEFAULT_LIMITS.maxDepth,
       maxLineLength: options.maxLineLength ?? DEFAULT_LIMITS.maxLineLength,
     };
+    this.#maxLine = this.#limits.maxLineLength;
     this.#onReply = options.onReply;
     this.#onPush = options.onPush;
     this.#onAttribute = options.onAttribute;
@@ -219,7 +226,17 @@ export class RespDecoder {
 
   /** Index of the CR that ends the line starting at `pos`, or -1 when the line is not complete yet. */
   #lineEnd(buf: Buffer, pos: number): number {
-    const cr = buf.indexOf(CR, pos + 1);
+    // Most lines are a few bytes long: a JS loop finds their CR faster than a native indexOf call.
+    const len = buf.length;
+    const near = pos + SHORT_LINE < len ? pos + SHORT_LINE : len;
+    let cr = -1;
+    for (let i = pos + 1; i < near; i++) {
+      if (buf[i] === CR) {
+        cr = i;
+        break;
+      }
+    }
+    if (cr === -1 && near < len) cr = buf.indexOf(CR, near);
     if (cr === -1) {
       if (buf.length - pos > this.#limits.maxLineLength) {
         throw new ProtocolError('line longer than maxLineLength', this.#base + pos, 'maxLineLength');
@@ -251,6 +268,27 @@ export class RespDecoder {
     return n;
   }
 
+  /**
+   * Fast path for the header of a bulk string or aggregate: 1 to 15 digits and CRLF, all in `buf`.
+   * Returns the count and leaves the CR's index in #cr; returns -1 for anything else (incomplete,
+   * null, malformed, too long), which the caller then parses on the slow path with full checks.
+   */
+  #fastCount(buf: Buffer, pos: number): number {
+    const len = buf.length;
+    let i = pos + 1;
+    let n = 0;
+    for (; i < len; i++) {
+      const d = buf[i]! - 0x30;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    if (i + 1 < len && buf[i] === CR && buf[i + 1] === LF && i > pos + 1 && i - pos <= 16 && i - pos <= this.#maxLine) {
+      this.#cr = i;
+      return n;
+    }
+    return -1;
+  }
+
   #simpleString(buf: Buffer, pos: number): Step {
     const cr = this.#lineEnd(buf, pos);
     if (cr === -1) return INCOMPLETE;
@@ -268,6 +306,28 @@ export class RespDecoder {
   }
 
   #integer(buf: Buffer, pos: number): Step {
+    // Fast path: an optional '-', 1 to 15 digits, CRLF, all in this buffer (nearly every integer).
+    const len = buf.length;
+    let j = pos + 1;
+    const minus = buf[j] === 0x2d;
+    if (minus) j++;
+    const first = j;
+    let v = 0;
+    for (; j < len; j++) {
+      const d = buf[j]! - 0x30;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (j + 1 < len && buf[j] === CR && buf[j + 1] === LF && j > first && j - first <= 15 && j - pos <= this.#maxLine) {
+      this.#pos = j + 2;
+      // `0 - v`, not `-v`: `:-0` is the integer 0, never the double -0.
+      return minus ? 0 - v : v;
+    }
+    return this.#integerLine(buf, pos);
+  }
+
+  /** Every other integer line: incomplete, signed with '+', beyond 15 digits, or malformed. */
+  #integerLine(buf: Buffer, pos: number): Step {
     const cr = this.#lineEnd(buf, pos);
     if (cr === -1) return INCOMPLETE;
     this.#pos = cr + 2;
@@ -300,10 +360,14 @@ export class RespDecoder {
   }
 
   #bulkString(buf: Buffer, pos: number): Step {
-    const cr = this.#lineEnd(buf, pos);
-    if (cr === -1) return INCOMPLETE;
     const type = buf[pos]!;
-    const length = this.#length(buf, pos + 1, cr, type === RESP.BULK_STRING);
+    let length = this.#fastCount(buf, pos);
+    let cr = this.#cr;
+    if (length === -1) {
+      cr = this.#lineEnd(buf, pos);
+      if (cr === -1) return INCOMPLETE;
+      length = this.#length(buf, pos + 1, cr, type === RESP.BULK_STRING);
+    }
     if (length === -1) {
       this.#pos = cr + 2;
       return null;
@@ -369,9 +433,13 @@ export class RespDecoder {
   }
 
   #aggregate(buf: Buffer, pos: number, kind: Kind): Step {
-    const cr = this.#lineEnd(buf, pos);
-    if (cr === -1) return INCOMPLETE;
-    let count = this.#length(buf, pos + 1, cr, kind === Kind.Array);
+    let count = this.#fastCount(buf, pos);
+    let cr = this.#cr;
+    if (count === -1) {
+      cr = this.#lineEnd(buf, pos);
+      if (cr === -1) return INCOMPLETE;
+      count = this.#length(buf, pos + 1, cr, kind === Kind.Array);
+    }
     this.#pos = cr + 2;
     if (count === -1) return null;
     if (count > this.#limits.maxAggregateLength) {
@@ -448,23 +516,25 @@ export class RespDecoder {
   /** Attaches a finished element to its frame, closing frames that become full; emits top-level replies. */
   #complete(value: RespValue): void {
     let v = value;
+    const stack = this.#stack;
     for (;;) {
-      const top = this.#stack[this.#stack.length - 1];
-      if (top === undefined) {
+      // Test the length first: reading stack[-1] of an empty array is a slow property lookup.
+      if (stack.length === 0) {
         this.#attributed = false;
         this.#onReply(v, this.#base + this.#pos - this.#replyStart);
         return;
       }
+      const top = stack[stack.length - 1]!;
       top.items.push(v);
       if (--top.remaining > 0) return;
-      this.#stack.pop();
+      stack.pop();
       if (top.kind === Kind.Attribute) {
         // Attributes describe the element that follows; they are not an element themselves.
-        if (this.#stack.length === 0) this.#attributed = true;
+        if (stack.length === 0) this.#attributed = true;
         this.#onAttribute?.(pairsToMap(top.items));
         return;
       }
-      if (top.kind === Kind.Push && this.#stack.length === 0) {
+      if (top.kind === Kind.Push && stack.length === 0) {
         this.#attributed = false;
         const bytes = this.#base + this.#pos - this.#replyStart;
         if (this.#onPush) this.#onPush(top.items, bytes);

@@ -718,3 +718,32 @@ describe('RespDecoder malformed input', () => {
     assert.doesNotMatch(e.message, /secret/);
   });
 });
+
+describe('RespDecoder fast paths agree with the full checks', () => {
+  test('a tiny maxLineLength applies to headers and integers however they arrive', () => {
+    for (const bytes of [wire.text('$123\r\n'), wire.text('*123\r\n'), wire.text(':12345\r\n'), wire.text(':-1234\r\n')]) {
+      for (const chunks of [[bytes], [bytes.subarray(0, 3), bytes.subarray(3)]]) {
+        const d = new RespDecoder({ onReply: () => {}, maxLineLength: 3, maxBulkLength: 1e6 });
+        assert.throws(
+          () => chunks.forEach((c) => d.write(Buffer.from(c))),
+          (e: unknown) => e instanceof ProtocolError && e.option === 'maxLineLength',
+          bytes.toString(),
+        );
+      }
+    }
+  });
+
+  test('integers of 15 and 16 digits, signs and leading zeros, in one chunk and cut', () => {
+    const lines = [':999999999999999', ':-999999999999999', ':1000000000000000', ':+15', ':-0', ':00', ':-000000000000000', ':9007199254740993'];
+    const expected: RespValue[] = [999999999999999, -999999999999999, 1000000000000000, 15, 0, 0, 0, 9007199254740993n];
+    const bytes = wire.text(lines.map((l) => l + '\r\n').join(''));
+    assert.deepStrictEqual(replies(feedEveryWay(bytes, decoder())), expected);
+  });
+
+  test('lines longer than the JS scan window still find their CR', () => {
+    const long = 'x'.repeat(31) + 'y'.repeat(40);
+    for (const s of ['', 'a', 'x'.repeat(30), 'x'.repeat(31), 'x'.repeat(32), 'x'.repeat(33), long]) {
+      assert.deepStrictEqual(replies(feedEveryWay(wire.concat(wire.simple(s), wire.error(`E${s}`), wire.simple('z')), decoder())), [s, err(`E${s}`), 'z']);
+    }
+  });
+});
