@@ -55,13 +55,17 @@ async function worker(): Promise<void> {
     const m = JSON.parse(line) as Record<string, any>;
     if (m.cmd === 'start') {
       void (async () => {
-        const client: Client = createClient({ url: m.url, commandTimeoutMs: m.ttl });
+        // Hundreds of simulated nodes share this connection; while they all join, snapshot reads queue
+        // up behind each other, so the timeout is far above what one real node would need.
+        const client: Client = createClient({ url: m.url, commandTimeoutMs: 20_000 });
         client.setMaxListeners(0); // every simulated node listens on the shared client
-        for (let i = 0; i < m.count; i += 20) {
+        for (let i = 0; i < m.count; i += 10) {
           const batch = [];
-          for (let j = i; j < Math.min(m.count, i + 20); j++) {
+          for (let j = i; j < Math.min(m.count, i + 10); j++) {
             batch.push(
-              joinGrid({ redis: client, namespace: m.ns, id: `${m.prefix}-${j}`, meta: { role: 'sim', worker: m.prefix, n: j }, heartbeatMs: m.hb, ttlMs: m.ttl, handleSignals: false }),
+              // A simulated node shares its CPU with hundreds of others: its connections get a
+              // timeout that a stalled event loop cannot trip, where a real node's would be ttlMs.
+              joinGrid({ redis: client, namespace: m.ns, id: `${m.prefix}-${j}`, meta: { role: 'sim', worker: m.prefix, n: j }, heartbeatMs: m.hb, ttlMs: m.ttl, handleSignals: false, commandTimeoutMs: 20_000 }),
             );
           }
           for (const g of await Promise.all(batch)) {
@@ -69,12 +73,22 @@ async function worker(): Promise<void> {
             g.on('join', (n) => observe(gi, 'join', n.id));
             g.on('leave', (n) => observe(gi, 'leave', n.id));
           }
+          // Paced: N nodes starting within a second is a thundering herd no deployment sees, and
+          // what is measured here is the steady grid.
+          await sleep(m.pauseMs);
         }
         send({ ev: 'joined', count: grids.length });
-      })();
+      })().catch((err) => {
+        process.stderr.write(`worker ${m.prefix}: ${(err as Error).stack}\n`);
+        process.exit(1);
+      });
     } else if (m.cmd === 'watch') {
       watches.set(m.id, { kind: m.kind, times: new Array(grids.length).fill(0), left: grids.length });
       send({ ev: 'watching', id: m.id });
+    } else if (m.cmd === 'has') {
+      const missing = grids.filter((g) => !g.node(m.id));
+      const seqs = [...new Set(missing.map((g) => (g as unknown as { detector: { seq: number } }).detector.seq))].slice(0, 10);
+      send({ ev: 'has', id: m.id, count: grids.length - missing.length, total: grids.length, missingSeqs: seqs, anySeq: (grids[0] as unknown as { detector: { seq: number } }).detector.seq });
     } else if (m.cmd === 'count') {
       const sizes = grids.map((g) => g.nodes().length);
       send({ ev: 'count', min: Math.min(...sizes), max: Math.max(...sizes) });
@@ -130,6 +144,11 @@ async function watchAll(workers: Worker[], id: string, kind: 'join' | 'leave'): 
   const obs = workers.map((w) => w.next((m) => m.ev === 'obs' && m.id === id, 30_000));
   for (const w of workers) w.send({ cmd: 'watch', id, kind });
   await Promise.all(acks);
+  const timer = setTimeout(() => {
+    for (const w of workers) void w.next((m) => m.ev === 'has').then((m) => console.log('  slow', kind, JSON.stringify(m)));
+    for (const w of workers) w.send({ cmd: 'has', id });
+  }, 8_000);
+  void Promise.all(obs).then(() => clearTimeout(timer), () => clearTimeout(timer));
   // Wrapped: an async function returning a bare promise would wait for it.
   return { done: Promise.all(obs).then((all) => all.flatMap((m) => m.times as number[])) };
 }
@@ -169,7 +188,7 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
     await Promise.all(
       workers.map((w, i) => {
         const done = w.next((m) => m.ev === 'joined');
-        w.send({ cmd: 'start', url: server.url, ns, count: Math.min(per, N - i * per), prefix: `w${i}`, hb: HB, ttl: TTL });
+        w.send({ cmd: 'start', url: server.url, ns, count: Math.min(per, N - i * per), prefix: `w${i}`, hb: HB, ttl: TTL, pauseMs: 400 });
         return done;
       }),
     );
@@ -182,7 +201,7 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
     await sleep(HB * 2);
 
     // Load in a quiet window.
-    const windowMs = opts.quick ? 5_000 : 10_000;
+    const windowMs = process.env.DISCOVERY_WINDOW_MS ? Number(process.env.DISCOVERY_WINDOW_MS) : opts.quick ? 5_000 : 10_000;
     const before = await commandStats(admin);
     await sleep(windowMs);
     const after = await commandStats(admin);
@@ -243,7 +262,7 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
       const id = `victim${r}-0`;
       const seen = await watchAll(workers, id, 'join');
       const joined = victim.next((m) => m.ev === 'joined');
-      victim.send({ cmd: 'start', url: server.url, ns, count: 1, prefix: `victim${r}`, hb: HB, ttl: TTL });
+      victim.send({ cmd: 'start', url: server.url, ns, count: 1, prefix: `victim${r}`, hb: HB, ttl: TTL, pauseMs: 0 });
       await joined;
       await seen.done;
       await sleep(HB + Math.random() * HB);

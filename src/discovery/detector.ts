@@ -10,8 +10,9 @@
  *   - a message with seq > view seq + 1 means one was lost: applied, and a snapshot is requested;
  *   - a snapshot older than what messages already told (entry or tombstone with a higher seq) does not
  *     overwrite them.
- * A heartbeat returns the registry's seq; if by the next heartbeat the view has not heard that far, a
- * trailing message was lost and a snapshot is requested. So a lost message costs at most a heartbeat.
+ * A heartbeat returns the registry's seq; if by the next heartbeat the view has not heard that far and
+ * has heard nothing at all meanwhile, a trailing message was lost and a snapshot is requested. So a
+ * lost message costs at most about two heartbeats, and mere lag never triggers O(n) reads.
  *
  * Epochs. The registry records an epoch when first written. A snapshot with another epoch means Redis
  * lost the registry (restart without persistence): every node will re-register by itself within a
@@ -92,6 +93,8 @@ export class Detector {
   #gen = 0;
   #resync = false;
   #lastCheck: Stamp | undefined;
+  /** The view's seq when the last stamp was checked. */
+  #seqAtCheck = 0;
   readonly #downSince = new Map<'main' | 'sub', number>();
   #linkSuspects = false;
   /** Entries with a graceUntil (an upper bound; recounted by tick). */
@@ -196,10 +199,15 @@ export class Detector {
    */
   check(stamp: Stamp): boolean {
     const prev = this.#lastCheck;
+    const heardAtPrev = this.#seqAtCheck;
     this.#lastCheck = stamp;
+    this.#seqAtCheck = this.#seq;
     if (this.#epoch === undefined || this.#resync || prev === undefined) return false;
     if (prev.epoch !== this.#epoch) return true;
-    return this.#seq < prev.seq;
+    // Behind, and nothing heard for a whole heartbeat: lost. Behind but still hearing messages is
+    // only lag (a busy subscriber under a burst of joins); reading then would feed the burst, since a
+    // snapshot is O(n) and every lagging node would take one.
+    return this.#seq < prev.seq && this.#seq === heardAtPrev;
   }
 
   /** Updates the own node's lastSeen after a heartbeat. */

@@ -90,7 +90,7 @@ export class GridView extends EventEmitter {
     const own: ClientOptions = {
       commandTimeoutMs: timeout,
       connectTimeoutMs: timeout,
-      reconnect: { baseMs: 20, maxMs: Math.max(100, Math.round(this.heartbeatMs / 2)), jitter: 0.5 },
+      reconnect: { baseMs: 20, maxMs: Math.min(250, Math.max(50, Math.round(this.heartbeatMs / 4))), jitter: 0.5 },
     };
     const base = o.redis instanceof Client ? o.redis : this.#own(createClient({ ...resolveOptions(o.redis), ...own }));
     this.cmd = (base.options.commandTimeoutMs ?? 0) > 0 ? base : this.#own(base.duplicate(own));
@@ -215,7 +215,19 @@ export class GridView extends EventEmitter {
     if (!this.#started || this.closed) return;
     this.detector.linkOk('main');
     this.onReconnect();
-    this.#requestRead();
+    this.#readSoon();
+  }
+
+  /**
+   * A snapshot after a reconnect, a little later at random: after a Redis restart every node
+   * reconnects at once, and n simultaneous O(n) reads are the one burst this design has.
+   */
+  #readSoon(): void {
+    const stop = this.clock.after(Math.random() * Math.min(this.heartbeatMs / 4, 250), () => {
+      this.#timers = this.#timers.filter((t) => t !== stop);
+      this.#requestRead();
+    });
+    this.#timers.push(stop);
   }
 
   #onSubReady(): void {
@@ -227,7 +239,7 @@ export class GridView extends EventEmitter {
       this.sub.cmd(['PING']).then(
         () => {
           this.detector.linkOk('sub');
-          this.#requestRead();
+          this.#readSoon();
         },
         (err) => this.reportError(err),
       );
@@ -267,7 +279,14 @@ export class GridView extends EventEmitter {
         try {
           this.detector.snapshot(await this.registry.read());
         } catch (err) {
+          // The view may be stale (a gap, a reconnect): try again a heartbeat later, not only at the
+          // next reconciliation.
           this.reportError(err);
+          const stop = this.clock.after(this.heartbeatMs, () => {
+            this.#timers = this.#timers.filter((t) => t !== stop);
+            this.#requestRead();
+          });
+          this.#timers.push(stop);
           break;
         }
       } while (this.#readAgain && !this.closed);

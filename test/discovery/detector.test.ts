@@ -18,8 +18,13 @@ function setup(selfId = 'me') {
     clock,
     linkDownSuspectMs: 3000,
     resetGraceMs: 3000,
-    emit: (event, node, extra) => events.push(`${event}:${node.id}${typeof extra === 'string' ? ':' + extra : ''}`),
-    onNeedRead: () => reads++,
+    emit: (event, ...args) => {
+      const [node, extra] = args as [{ id: string }, unknown];
+      events.push(`${event}:${node.id}${typeof extra === 'string' ? ':' + extra : ''}`);
+    },
+    onNeedRead: () => {
+      reads++;
+    },
   });
   return { d, clock, events, reads: () => reads };
 }
@@ -87,8 +92,19 @@ test('a lost trailing message is caught by the next heartbeat stamp', () => {
   assert.equal(d.check({ epoch: 'E1', seq: 4, now: 1 }), false); // seq 4 may still be in flight
   d.message(msg('join', 'b', 4));
   assert.equal(d.check({ epoch: 'E1', seq: 5, now: 2 }), false, 'caught up with 4');
-  // seq 5 never arrives.
+  // seq 5 never arrives, and nothing else either.
   assert.equal(d.check({ epoch: 'E1', seq: 5, now: 3 }), true);
+});
+
+test('a view that lags but keeps hearing messages is not sent to read (a burst would feed itself)', () => {
+  const { d, reads } = setup();
+  d.snapshot(snap(3, []));
+  assert.equal(d.check({ epoch: 'E1', seq: 10, now: 1 }), false);
+  d.message(msg('join', 'a', 4));
+  assert.equal(d.check({ epoch: 'E1', seq: 20, now: 2 }), false, 'behind 10, but progressing');
+  d.message(msg('join', 'b', 5));
+  assert.equal(d.check({ epoch: 'E1', seq: 30, now: 3 }), false);
+  assert.equal(d.check({ epoch: 'E1', seq: 30, now: 4 }), true, 'stalled behind: lost');
   assert.equal(reads(), 0, 'check() reports; the caller reads');
 });
 

@@ -13,14 +13,16 @@ import { sleep, waitFor } from './helpers.js';
 
 const HB = 200;
 const TTL = 600;
+/** Restart and failover are judged in heartbeats; a longer one keeps the test meaningful on a busy machine. */
+const SLOW_HB = 500;
 
 interface Tracked {
   grid: Grid;
   events: { ev: string; id: string; at: number }[];
 }
 
-async function join(url: string, ns: string, id: string, meta: Record<string, string | number> = {}): Promise<Tracked> {
-  const grid = await joinGrid({ redis: url, namespace: ns, id, meta, heartbeatMs: HB, ttlMs: TTL, handleSignals: false });
+async function join(url: string, ns: string, id: string, meta: Record<string, string | number> = {}, hb = HB): Promise<Tracked> {
+  const grid = await joinGrid({ redis: url, namespace: ns, id, meta, heartbeatMs: hb, ttlMs: hb * 3, handleSignals: false });
   const events: Tracked['events'] = [];
   for (const ev of ['join', 'leave', 'update', 'suspect'] as const) {
     grid.on(ev, (n: { id: string }) => events.push({ ev, id: n.id, at: performance.now() }));
@@ -39,14 +41,14 @@ function converged(nodes: Tracked[], ids: string[]): boolean {
 test('Redis restarted empty: every node re-registers and all views hold everyone within 2 heartbeats, without leave/join flapping', async (t) => {
   const server = await RedisServer.start();
   const ids = ['a', 'b', 'c'];
-  const nodes = await Promise.all(ids.map((id) => join(server.url, 'restart', id)));
+  const nodes = await Promise.all(ids.map((id) => join(server.url, 'restart', id, {}, SLOW_HB)));
   try {
     await waitFor(() => converged(nodes, ids), 2_000, 'initial convergence');
     for (const n of nodes) n.events.length = 0;
     await server.restart({ signal: 'SIGKILL' });
     const back = performance.now();
     const took = await waitFor(() => converged(nodes, ids) && server.cli('ZCARD', 'rs:grid:{restart}:alive') === '3', 5_000, 'convergence after restart');
-    assert.ok(took <= 2 * HB, `views converged ${took.toFixed(0)} ms after Redis was back (limit ${2 * HB})`);
+    assert.ok(took <= 2 * SLOW_HB, `views converged ${took.toFixed(0)} ms after Redis was back (limit ${2 * SLOW_HB})`);
     // Nodes missing from the fresh registry were held as suspects, not reported as gone and back.
     for (const n of nodes) assert.deepEqual(n.events.filter((e) => e.ev === 'leave'), [], `${n.grid.id} saw no leave`);
     t.diagnostic(`converged ${took.toFixed(0)} ms after the restart (${(performance.now() - back).toFixed(0)} ms incl. checks)`);
@@ -61,12 +63,12 @@ test('failover to a replica (REPLICAOF NO ONE, proxy retargeted): nodes re-regis
   const proxy = await TcpProxy.start(pair.master.port);
   const url = `redis://127.0.0.1:${proxy.port}`;
   const ids = ['a', 'b', 'c'];
-  const nodes = await Promise.all(ids.map((id) => join(url, 'failover', id)));
+  const nodes = await Promise.all(ids.map((id) => join(url, 'failover', id, {}, SLOW_HB)));
   try {
     await waitFor(() => converged(nodes, ids), 2_000, 'initial convergence');
     // A node that joins just before the failover may not have reached the replica: it must still end
     // up in every view.
-    const late = await join(url, 'failover', 'late');
+    const late = await join(url, 'failover', 'late', {}, SLOW_HB);
     nodes.push(late);
     ids.push('late');
     pair.replica.cli('REPLICAOF', 'NO', 'ONE');
@@ -74,7 +76,7 @@ test('failover to a replica (REPLICAOF NO ONE, proxy retargeted): nodes re-regis
     proxy.cut();
     const t0 = performance.now();
     const took = await waitFor(() => converged(nodes, ids) && pair.replica.cli('ZCARD', 'rs:grid:{failover}:alive') === '4', 5_000, 'convergence after failover');
-    assert.ok(took <= 2 * HB, `views converged ${took.toFixed(0)} ms after the failover (limit ${2 * HB})`);
+    assert.ok(took <= 2 * SLOW_HB, `views converged ${took.toFixed(0)} ms after the failover (limit ${2 * SLOW_HB})`);
     t.diagnostic(`converged ${took.toFixed(0)} ms after the failover (${(performance.now() - t0).toFixed(0)} ms incl. checks)`);
   } finally {
     await Promise.all(nodes.map((n) => n.grid.leave()));
