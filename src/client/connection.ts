@@ -174,6 +174,10 @@ export class Connection extends EventEmitter {
   /** Sends one command; resolves with its reply, rejects with its ReplyError or a client error. */
   send(command: Command, options?: SendOptions): Promise<RespValue> {
     return new Promise((resolve, reject) => {
+      if (command.length === 0) {
+        reject(emptyCommand());
+        return;
+      }
       if (options === undefined) {
         this.#enqueue(new CommandEntry(resolve, reject, Mode.Single, [command], this.#now, false, 0));
       } else {
@@ -191,6 +195,13 @@ export class Connection extends EventEmitter {
   sendPipeline(commands: readonly Command[], mode: Mode = Mode.Pipeline, epoch?: number): Promise<any> {
     if (commands.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
+      // Checked before anything is encoded: a pipeline whose third command has a bad argument must
+      // not leave the first two in the write batch, where their replies would go to later callers.
+      const bad = badCommand(commands);
+      if (bad) {
+        reject(bad);
+        return;
+      }
       const p = new CommandEntry(resolve, reject, mode, commands, this.#now, false, 0);
       if (epoch !== undefined) {
         if (this.#state !== 'ready' || this.#closing || epoch !== this.#epoch) {
@@ -468,7 +479,12 @@ export class Connection extends EventEmitter {
     this.#now = this.#clock.now();
     for (const p of this.#offline.drain()) {
       p.t = this.#now;
-      this.#write(p);
+      try {
+        this.#write(p);
+      } catch (err) {
+        // A bad argument (the encoder refuses it whole): this command fails, the others go on.
+        p.reject(err as Error);
+      }
     }
   }
 
@@ -620,6 +636,29 @@ export class Connection extends EventEmitter {
     // commands; the event is for monitoring.
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
+}
+
+/**
+ * Redis answers nothing at all to an empty command (`*0`), so the reply of the next command would be
+ * taken for its reply: refuse it before it is written.
+ */
+function emptyCommand(): TypeError {
+  return new TypeError('a command needs at least its name');
+}
+
+/** The first problem with a list of commands (an empty one, an argument of the wrong type), if any. */
+function badCommand(commands: readonly Command[]): TypeError | undefined {
+  for (let c = 0; c < commands.length; c++) {
+    const cmd = commands[c];
+    if (!Array.isArray(cmd) || cmd.length === 0) return new TypeError(`command ${c} of the pipeline is ${Array.isArray(cmd) ? 'empty' : 'not an array'}`);
+    for (let i = 0; i < cmd.length; i++) {
+      const a = cmd[i];
+      if (typeof a !== 'string' && typeof a !== 'number' && !Buffer.isBuffer(a)) {
+        return new TypeError(`command ${c} of the pipeline: argument ${i} must be a string, Buffer or number, got ${a === null ? 'null' : typeof a}`);
+      }
+    }
+  }
+  return undefined;
 }
 
 /** AUTH with a password on a server that has none configured: harmless, as ioredis also treats it. */
