@@ -474,7 +474,15 @@ export class Connection extends EventEmitter {
     // very error) of the next connection's losses.
     this.#lastError = undefined;
     // Listeners (pub/sub resubscription) queue their commands ahead of the offline queue.
-    this.emit('ready');
+    try {
+      this.emit('ready');
+    } catch (err) {
+      // A throwing listener must not leave the offline queue stranded (this is an async function: the
+      // exception would vanish into its promise). Rethrown on the next tick, as from any emitter.
+      process.nextTick(() => {
+        throw err;
+      });
+    }
     // The command timeout counts from the write: time spent offline is offlineTimeoutMs's business.
     this.#now = this.#clock.now();
     for (const p of this.#offline.drain()) {
