@@ -639,3 +639,60 @@ test('a reply cut in the middle: the command fails outcome unknown, the next con
       return fake.standard(cmd, c);
     },
   ));
+
+// ---- bad input ----------------------------------------------------------------------------------
+
+test('a pipeline with a bad argument or an empty command is refused whole: later replies still reach their callers', () =>
+  withFake(async (fake) => {
+    const conn = open(fake);
+    try {
+      await ready(conn);
+      await assert.rejects(conn.sendPipeline([['SET', 'a', '1'], ['SET', 'b', undefined as unknown as string]]), TypeError);
+      // Redis answers nothing to `*0`: an empty command would shift every reply after it.
+      await assert.rejects(conn.sendPipeline([['SET', 'a', '1'], []]), TypeError);
+      await assert.rejects(conn.send([]), TypeError);
+      await assert.rejects(conn.send(['SET', 'k', {} as unknown as string]), TypeError);
+      assert.equal(await conn.send(['GET', 'a']), null, 'SET a never reached the server');
+      assert.equal(await conn.send(['ECHO', 'own']), 'own');
+      assert.equal(fake.dataCommands.filter((c) => c[0] === 'SET').length, 0);
+    } finally {
+      conn.disconnect();
+    }
+  }));
+
+test('a bad argument in a command queued offline fails that command only; the rest of the queue is sent', () =>
+  withFake(async (fake) => {
+    const conn = open(fake);
+    try {
+      const bad = settle(conn.send(['SET', 'k', null as unknown as string]));
+      const good = settle(conn.send(['ECHO', 'good']));
+      await until(() => bad.done && good.done, 'both settled');
+      assert.ok(bad.error instanceof TypeError);
+      assert.equal(good.value, 'good');
+    } finally {
+      conn.disconnect();
+    }
+  }));
+
+test("a throwing 'ready' listener does not strand the offline queue", () =>
+  withFake(async (fake) => {
+    const conn = open(fake);
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    // node:test reports uncaught exceptions as failures; take this one over for the test's duration.
+    const saved = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', onUncaught);
+    try {
+      conn.once('ready', () => {
+        throw new Error('listener bug');
+      });
+      assert.equal(await conn.send(['ECHO', 'queued']), 'queued');
+      await tick(5);
+      assert.equal((uncaught[0] as Error)?.message, 'listener bug');
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      for (const l of saved) process.on('uncaughtException', l);
+      conn.disconnect();
+    }
+  }));
