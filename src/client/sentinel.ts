@@ -288,9 +288,12 @@ export class SentinelClient extends Client {
   #kick(): void {
     const now = this.#clock.now();
     if (this.#closed || now - this.#lastKick < 1000) return;
+    const main = this.status === 'ready';
+    const sub = this.#subscriber?.state === 'ready';
+    if (!main && !sub) return; // connecting anyway: it resolves the address afresh
     this.#lastKick = now;
-    if (this.status === 'ready') super.cmd(['QUIT']).catch(noop);
-    if (this.#subscriber?.state === 'ready') this.#subscriber.send(['QUIT']).catch(noop);
+    if (main) super.cmd(['QUIT']).catch(noop);
+    if (sub) this.#subscriber!.send(['QUIT']).catch(noop);
   }
 
   // ---- pub/sub on a connection of our own ---------------------------------------------------------
@@ -395,6 +398,7 @@ export class SentinelClient extends Client {
   /** Reconnects when the connection is not where the role says it should be. */
   #follow(master: SentinelAddress): void {
     const current = this.resolver.current;
+    if (current === undefined) return; // not connected yet: the first resolve asks the sentinels anyway
     const role = this.#o.role ?? 'master';
     if (role === 'master' ? !same(current, master) : same(current, master)) this.#kick();
   }

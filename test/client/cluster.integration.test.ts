@@ -170,6 +170,9 @@ test('multi(): one slot, one node; cross-slot transactions refused', async () =>
   const res = await client.multi().cmd(['SET', '{tx}a', 1]).cmd(['INCR', '{tx}a']).cmd(['GET', '{tx}a']).exec();
   assert.deepEqual(res, ['OK', 2, '2']);
   await assert.rejects(client.multi().cmd(['SET', 'foo', 1]).cmd(['SET', 'bar', 1]).exec(), CrossSlotError);
+  // scripts route by their keys (EVALSHA, then EVAL on NOSCRIPT)
+  assert.equal(await client.eval("return redis.call('GET', KEYS[1])", ['{tx}a']), '2');
+  assert.equal(await client.eval("return redis.call('GET', KEYS[1])", ['{tx}a']), '2');
 });
 
 test('ASK during a migration, then MOVED once it is done; a pipeline retries only the moved commands', async () => {

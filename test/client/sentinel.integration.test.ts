@@ -20,16 +20,21 @@ function sentinelCli(s: SentinelProcess, ...args: string[]): string {
   return r.stdout.trim();
 }
 
-/** Every sentinel knows the other two and a healthy replica: a failover can be agreed and done. */
-async function sentinelsSettled(): Promise<void> {
+/**
+ * Every sentinel knows the other two and lists `replica` as a healthy replica, and the replica's own
+ * link to its master is up: a failover can be agreed and done.
+ */
+async function sentinelsSettled(replica: RedisServer): Promise<void> {
   await waitUntil(
     () =>
+      /master_link_status:up/.test(replica.cli('INFO', 'replication')) &&
       sentinels.sentinels.every((s) => {
         const others = sentinelCli(s, 'SENTINEL', 'SENTINELS', 'mymaster').split('\n').filter((l) => l === 'name').length;
-        const replicas = sentinelCli(s, 'SENTINEL', 'REPLICAS', 'mymaster');
-        return others === 2 && /\nslave\n/.test(replicas) && !/_down/.test(replicas) && /master-link-status\nok/.test(replicas);
+        const entries = sentinelCli(s, 'SENTINEL', 'REPLICAS', 'mymaster').split('\nname\n');
+        const mine = entries.find((e) => e.includes(`\nport\n${replica.port}\n`));
+        return others === 2 && !!mine && /\nflags\nslave\n/.test(mine);
       }),
-    20_000,
+    25_000,
     'sentinels to know each other and the replica',
   );
 }
@@ -40,6 +45,8 @@ function masterPort(): number {
 
 before(async () => {
   pair = await startReplicaPair();
+  // Resyncs after each failover start at once rather than after the default 5 s diskless delay.
+  for (const n of [pair.master, pair.replica]) n.cli('CONFIG', 'SET', 'repl-diskless-sync-delay', '0');
   sentinels = await startSentinels(pair.master, 3, 'mymaster');
   client = createSentinelClient({ sentinels: addrs(), name: 'mymaster' });
 });
@@ -58,6 +65,8 @@ test('resolves the master through the sentinels and checks its role', async () =
 });
 
 test('a sentinel that is down is skipped; the replica role connects to the replica', async () => {
+  // Until the sentinels have found the replica (INFO every 10 s) a 'replica' client reads from the master.
+  await waitUntil(() => sentinels.sentinels.every((s) => /master-link-status\nok/.test(sentinelCli(s, 'SENTINEL', 'REPLICAS', 'mymaster'))), 20_000, 'sentinels to find the replica');
   const reader = createSentinelClient({ sentinels: [{ host: '127.0.0.1', port: 1 }, ...addrs()], name: 'mymaster', role: 'replica' });
   try {
     await waitUntil(async () => (await reader.cmd(['GET', 'k'])) === 'v1', 5000, 'replica read');
@@ -85,7 +94,7 @@ test('an unknown master name: commands wait offline, then fail typed with the se
 });
 
 test('SENTINEL FAILOVER: the client follows +switch-master to the new master, subscriptions too', async () => {
-  await sentinelsSettled();
+  await sentinelsSettled(pair.replica);
   const oldMaster = pair.master.port;
   const got: string[] = [];
   await client.subscribe('news', (m) => got.push(String(m)));
@@ -104,12 +113,15 @@ test('SENTINEL FAILOVER: the client follows +switch-master to the new master, su
     return got.includes('hello');
   }, 10_000, 'a message published on the new master');
   assert.ok(ms < 15_000);
+  // Sentinel demotes the old master only some 10-20 s later (it waits to be sure); do it now, as it
+  // would, so the next test has a replica to promote.
+  pair.master.cli('REPLICAOF', '127.0.0.1', String(pair.replica.port));
 });
 
 test('SIGKILL of the master: commands fail typed, then succeed on the promoted replica', async (t) => {
-  await sentinelsSettled();
   const victim = masterPort() === pair.master.port ? pair.master : pair.replica;
   const survivor = victim === pair.master ? pair.replica : pair.master;
+  await sentinelsSettled(survivor);
   await client.cmd(['SET', 'k', 'before-crash']);
   await client.cmd(['WAIT', 1, 1000]);
   const t0 = Date.now();

@@ -78,6 +78,7 @@ export class ClusterClient extends EventEmitter {
   #rr = 0;
   #useSlots = false;
   #stopPeriodic: (() => void) | undefined;
+  #shas = new Map<string, string>();
 
   constructor(options: ClusterOptions) {
     super();
@@ -355,7 +356,8 @@ export class ClusterClient extends EventEmitter {
 
   /** EVALSHA, falling back to EVAL on NOSCRIPT, routed by `keys` (which must share a slot). */
   async eval(lua: string, keys: (string | Buffer)[] = [], args: (string | Buffer | number)[] = []): Promise<RespValue> {
-    const sha = new Script(lua).sha;
+    let sha = this.#shas.get(lua);
+    if (sha === undefined) this.#shas.set(lua, (sha = new Script(lua).sha));
     try {
       return await this.cmd(['EVALSHA', sha, keys.length, ...keys, ...args]);
     } catch (err) {
