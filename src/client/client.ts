@@ -121,7 +121,7 @@ export class Client extends EventEmitter {
 
   /** Runs a blocking command on a connection of its own, reused afterwards. */
   async #blocking(c: Command): Promise<RespValue> {
-    if (this.#closed) throw new NotSentError('client-closed', String(c[0]).toUpperCase(), 'client is closed');
+    if (this.#closed || this.#main.state === 'closed') throw new NotSentError('client-closed', String(c[0]).toUpperCase(), 'client is closed');
     let conn = this.#idleBlocking.pop();
     // An idle connection may have given up reconnecting (reconnect.maxAttempts) while it waited.
     while (conn && conn.state === 'closed') {
