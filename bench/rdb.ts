@@ -27,7 +27,7 @@ interface Shape {
   bigHashes: number; bigZsets: number; bigLists: number; bigSets: number; streams: number; populate: number;
 }
 
-const FULL: Shape = {
+export const FULL: Shape = {
   strings: 600_000, ints: 200_000, hashes: 300_000, lists: 300_000, intsets: 100_000, sets: 100_000, zsets: 300_000,
   bigHashes: 100, bigZsets: 100, bigLists: 100, bigSets: 100, streams: 20, populate: 100_000,
 };
@@ -49,77 +49,95 @@ function rng(seed: number): () => number {
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 /** The RESP commands that fill the server, generated in batches (never the whole stream in memory). */
-function* commands(s: Shape): Generator<string> {
+export function* commands(s: Shape): Generator<Buffer> {
   const rand = rng(42);
+  // Words are random slices of one random pool: as incompressible as per-character randomness
+  // (LZF never looks across values), at a fraction of the cost.
+  let pool = '';
+  for (let i = 0; i < 1 << 20; i++) pool += ALNUM[Math.floor(rand() * 62)];
   const word = (min: number, max: number): string => {
     const n = min + Math.floor(rand() * (max - min + 1));
-    let out = '';
-    for (let i = 0; i < n; i++) out += ALNUM[Math.floor(rand() * 62)];
-    return out;
+    const at = Math.floor(rand() * (pool.length - n));
+    return pool.slice(at, at + n);
   };
-  const cmd = (...args: (string | number)[]): string => {
-    let out = `*${args.length}\r\n`;
-    for (const a of args) {
-      const t = String(a);
-      out += `$${Buffer.byteLength(t)}\r\n${t}\r\n`;
+  // Commands are written straight into Buffers: concatenating strings made the generator spend
+  // two thirds of its time in GC.
+  let buf = Buffer.allocUnsafe(4 << 20);
+  let len = 0;
+  const put = (t: string): void => {
+    if (len + t.length > buf.length) {
+      const bigger = Buffer.allocUnsafe(buf.length * 2 + t.length);
+      buf.copy(bigger, 0, 0, len);
+      buf = bigger;
     }
-    return out;
+    // Every argument is ASCII: one byte per character.
+    len += buf.write(t, len, 'latin1');
   };
-  let batch = '';
-  const flush = function* (force = false): Generator<string> {
-    if (batch.length > 1 << 20 || (force && batch)) {
-      yield batch;
-      batch = '';
+  const cmd = (...args: (string | number)[]): void => {
+    put(`*${args.length}\r\n`);
+    for (const a of args) {
+      const t = typeof a === 'string' ? a : String(a);
+      put(`$${t.length}\r\n`);
+      put(t);
+      put('\r\n');
+    }
+  };
+  const flush = function* (force = false): Generator<Buffer> {
+    if (len > 1 << 20 || (force && len > 0)) {
+      yield buf.subarray(0, len);
+      buf = Buffer.allocUnsafe(4 << 20);
+      len = 0;
     }
   };
   for (let i = 0; i < s.strings; i++) {
-    batch += i % 6 === 0 ? cmd('SET', `str:${i}`, word(30, 80), 'EX', 100_000) : cmd('SET', `str:${i}`, word(30, 80));
+    if (i % 6 === 0) cmd('SET', `str:${i}`, word(30, 80), 'EX', 100_000);
+    else cmd('SET', `str:${i}`, word(30, 80));
     yield* flush();
   }
   for (let i = 0; i < s.ints; i++) {
-    batch += cmd('SET', `int:${i}`, Math.floor(rand() * 1e12) - 5e11);
+    cmd('SET', `int:${i}`, Math.floor(rand() * 1e12) - 5e11);
     yield* flush();
   }
   for (let i = 0; i < s.hashes; i++) {
-    batch += cmd('HSET', `hash:${i}`, 'name', word(6, 12), 'email', word(10, 16), 'age', Math.floor(rand() * 90), 'city', word(5, 10));
+    cmd('HSET', `hash:${i}`, 'name', word(6, 12), 'email', word(10, 16), 'age', Math.floor(rand() * 90), 'city', word(5, 10));
     yield* flush();
   }
   for (let i = 0; i < s.lists; i++) {
-    batch += cmd('RPUSH', `list:${i}`, word(4, 8), word(4, 8), word(4, 8), word(4, 8), word(4, 8), word(4, 8));
+    cmd('RPUSH', `list:${i}`, word(4, 8), word(4, 8), word(4, 8), word(4, 8), word(4, 8), word(4, 8));
     yield* flush();
   }
   for (let i = 0; i < s.intsets; i++) {
-    batch += cmd('SADD', `iset:${i}`, ...Array.from({ length: 5 }, () => Math.floor(rand() * 1e6)));
+    cmd('SADD', `iset:${i}`, ...Array.from({ length: 5 }, () => Math.floor(rand() * 1e6)));
     yield* flush();
   }
   for (let i = 0; i < s.sets; i++) {
-    batch += cmd('SADD', `sset:${i}`, word(6, 10), word(6, 10), word(6, 10), word(6, 10));
+    cmd('SADD', `sset:${i}`, word(6, 10), word(6, 10), word(6, 10), word(6, 10));
     yield* flush();
   }
   for (let i = 0; i < s.zsets; i++) {
-    batch += cmd('ZADD', `zset:${i}`, ...Array.from({ length: 5 }, () => [(rand() * 1000).toFixed(2), word(5, 9)]).flat());
+    cmd('ZADD', `zset:${i}`, ...Array.from({ length: 5 }, () => [(rand() * 1000).toFixed(2), word(5, 9)]).flat());
     yield* flush();
   }
   for (let i = 0; i < s.bigHashes; i++) {
-    batch += cmd('HSET', `bighash:${i}`, ...Array.from({ length: 1000 }, (_, j) => [`field:${j}`, word(8, 16)]).flat());
+    cmd('HSET', `bighash:${i}`, ...Array.from({ length: 1000 }, (_, j) => [`field:${j}`, word(8, 16)]).flat());
     yield* flush();
   }
   for (let i = 0; i < s.bigZsets; i++) {
-    batch += cmd('ZADD', `bigzset:${i}`, ...Array.from({ length: 500 }, (_, j) => [rand() * 1e6, `member:${j}`]).flat());
+    cmd('ZADD', `bigzset:${i}`, ...Array.from({ length: 500 }, (_, j) => [rand() * 1e6, `member:${j}`]).flat());
     yield* flush();
   }
   for (let i = 0; i < s.bigLists; i++) {
-    for (let k = 0; k < 10; k++) batch += cmd('RPUSH', `biglist:${i}`, ...Array.from({ length: 1000 }, () => word(4, 12)));
+    for (let k = 0; k < 10; k++) cmd('RPUSH', `biglist:${i}`, ...Array.from({ length: 1000 }, () => word(4, 12)));
     yield* flush();
   }
   for (let i = 0; i < s.bigSets; i++) {
-    batch += cmd('SADD', `bigset:${i}`, ...Array.from({ length: 1000 }, (_, j) => `m:${j}:${word(3, 6)}`));
+    cmd('SADD', `bigset:${i}`, ...Array.from({ length: 1000 }, (_, j) => `m:${j}:${word(3, 6)}`));
     yield* flush();
   }
   for (let i = 0; i < s.streams; i++) {
-    for (let k = 0; k < 5000; k++) batch += cmd('XADD', `stream:${i}`, `${1_700_000_000_000 + k}-1`, 'sensor', word(4, 8), 'value', Math.floor(rand() * 1000));
-    batch += cmd('XGROUP', 'CREATE', `stream:${i}`, 'readers', '0');
-    batch += cmd('XREADGROUP', 'GROUP', 'readers', 'alice', 'COUNT', 50, 'STREAMS', `stream:${i}`, '>');
+    for (let k = 0; k < 5000; k++) cmd('XADD', `stream:${i}`, `${1_700_000_000_000 + k}-1`, 'sensor', word(4, 8), 'value', Math.floor(rand() * 1000));
+    cmd('XGROUP', 'CREATE', `stream:${i}`, 'readers', '0');
+    cmd('XREADGROUP', 'GROUP', 'readers', 'alice', 'COUNT', 50, 'STREAMS', `stream:${i}`, '>');
     yield* flush();
   }
   yield* flush(true);
