@@ -214,12 +214,13 @@ export class Client extends EventEmitter {
 
   #ps(): PubSub {
     if (this.#pubsub) return this.#pubsub;
-    if (this.#closed) throw new NotSentError('client-closed', 'SUBSCRIBE', 'client is closed');
-    if ((this.options.protocol ?? 2) === 3) {
+    if (this.#closed || this.#main.state === 'closed') throw new NotSentError('client-closed', 'SUBSCRIBE', 'client is closed');
+    if (this.#main.protocol === 3) {
       this.#pubsub = new PubSub(this.#main);
     } else {
       this.#subscriber = new Connection({
         ...this.options,
+        protocol: 2,
         commandTimeoutMs: 0,
         subscriber: true,
         onPush: (f) => this.#pubsub?.dispatch(f),
@@ -245,12 +246,12 @@ export class Client extends EventEmitter {
     return this.#pubsub;
   }
 
-  #sub(kind: 'channel' | 'pattern' | 'shard', names: string[], handler: MessageHandler): Promise<void> {
-    try {
-      return this.#ps().subscribe(kind, names, handler);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async #sub(kind: 'channel' | 'pattern' | 'shard', names: string[], handler: MessageHandler): Promise<void> {
+    // Under RESP3 subscriptions ride the main connection as push frames, but only if the server took
+    // HELLO 3: one before Redis 6 leaves the connection on RESP2, where they need a subscriber
+    // connection. The first handshake tells which.
+    if (!this.#pubsub && (this.options.protocol ?? 2) === 3 && this.#main.epoch === 0) await this.ready().catch(() => undefined);
+    return this.#ps().subscribe(kind, names, handler);
   }
 
   subscribe(channels: string | string[], handler: MessageHandler = noop): Promise<void> {
