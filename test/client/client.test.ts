@@ -129,6 +129,25 @@ test('a refused subscribe (NOPERM) rejects and is not resubscribed later; closin
     }
   }));
 
+test('RESP3 requested from a server without HELLO (before Redis 6): pub/sub falls back to a RESP2 subscriber connection', async () => {
+  const fake = await FakeRedis.start({ hello: false });
+  const c = client(fake, { protocol: 3 });
+  try {
+    const got: string[] = [];
+    await c.subscribe('old', (m) => got.push(String(m)));
+    assert.equal(c.protocol, 2);
+    fake.publish('old', 'one');
+    fake.publish('old', 'two');
+    await until(() => got.length === 2, 'messages');
+    assert.deepEqual(got, ['one', 'two']);
+    assert.equal(await c.cmd(['ECHO', 'fine']), 'fine');
+    assert.equal(fake.connections, 2);
+  } finally {
+    c.disconnect();
+    await fake.close();
+  }
+});
+
 test('command timeout: a slow but live server (a big reply trickling in) is progress, not a timeout; silence still times out', () =>
   withFake(async (fake) => {
     const clock = new ManualClock();
