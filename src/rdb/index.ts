@@ -36,6 +36,9 @@ export { rdbTypeName, RDB_VERSION, type RdbDataType } from './constants.js';
 export { parseFunctionHeader } from './encodings/function.js';
 export type * from './types.js';
 
+/** Largest piece of a source chunk parsed at once (a 1 GB Buffer must not queue 10 M events). */
+const MAX_SLICE = 1 << 20;
+
 /** Options of parseRdb: the parser's, without the push callbacks. */
 export type ParseRdbOptions = Omit<RdbParserOptions, 'onEvent' | 'onDrain'>;
 
@@ -49,12 +52,16 @@ export async function* parseRdb(source: AsyncIterable<Uint8Array | string>, opts
   const parser = new RdbParser({ ...opts, onEvent: (ev) => void batch.push(ev) });
   let failure: unknown;
   try {
-    for await (const chunk of source) {
-      parser.write(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
-      if (batch.length > 0) {
-        const out = batch;
-        batch = [];
-        for (let i = 0; i < out.length; i++) yield out[i]!;
+    for await (const input of source) {
+      const chunk = typeof input === 'string' ? Buffer.from(input, 'latin1') : input;
+      // Events wait in `batch` until the loop body takes them: slicing big chunks bounds how many.
+      for (let at = 0; at < chunk.length && !parser.finished; at += MAX_SLICE) {
+        parser.write(chunk.subarray(at, at + MAX_SLICE));
+        if (batch.length > 0) {
+          const out = batch;
+          batch = [];
+          for (let i = 0; i < out.length; i++) yield out[i]!;
+        }
       }
       if (parser.finished) break;
     }
