@@ -26,6 +26,8 @@ export interface ScanOptions {
   type?: string;
 }
 
+const RAW_PUBSUB = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE']);
+
 const FORWARDED = ['connect', 'ready', 'error', 'close', 'reconnecting', 'end'] as const;
 
 export class Client extends EventEmitter {
@@ -94,7 +96,10 @@ export class Client extends EventEmitter {
       // Only WATCH, UNWATCH and the blocking commands (B..., WAIT, WAITAOF, XREAD...) need a closer
       // look; every other command skips the upper-casing: its first letter is not b, u, w or x.
       const first = name.charCodeAt(0) | 0x20;
-      if (first !== 0x62 && first !== 0x75 && first !== 0x77 && first !== 0x78) return this.#main.send(command as Command);
+      if (first !== 0x62 && first !== 0x75 && first !== 0x77 && first !== 0x78) {
+        // Nor are SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, PUNSUBSCRIBE, SUNSUBSCRIBE (9 to 12 letters).
+        if (name.length < 9 || (first !== 0x73 && first !== 0x70)) return this.#main.send(command as Command);
+      }
       return this.#special(command as Command, name);
     }
     if (Array.isArray(name)) return this.#main.sendPipeline(command as readonly Command[]);
@@ -104,6 +109,11 @@ export class Client extends EventEmitter {
   }
 
   #special(c: Command, name: string): Promise<RespValue> {
+    if (name.length >= 9 && name.length <= 12) {
+      const upper = name.toUpperCase();
+      if (RAW_PUBSUB.has(upper)) return this.#rawPubSub(upper, c);
+      if (upper.charCodeAt(0) === 0x53 || upper.charCodeAt(0) === 0x50) return this.#main.send(c); // S..., P...: not blocking
+    }
     if (name.length === 5 || name.length === 7) {
       const upper = name.toUpperCase();
       if (upper === 'WATCH') return this.#watch(c);
@@ -111,6 +121,27 @@ export class Client extends EventEmitter {
     }
     if (isBlocking(c)) return this.#blocking(c);
     return this.#main.send(c);
+  }
+
+  /**
+   * SUBSCRIBE and its kin given to cmd() go through the pub/sub API (messages arrive as 'message' and
+   * 'pmessage' events, and survive reconnects). Sent as plain commands, their confirmations would
+   * arrive as replies nobody waits for, or, under RESP2, be taken for the replies of later commands.
+   */
+  async #rawPubSub(upper: string, c: Command): Promise<RespValue> {
+    const names = c.slice(1).map(String);
+    const all = names.length === 0 ? undefined : names;
+    if (upper.endsWith('UNSUBSCRIBE')) {
+      if (upper === 'UNSUBSCRIBE') await this.unsubscribe(all);
+      else if (upper === 'PUNSUBSCRIBE') await this.punsubscribe(all);
+      else await this.sunsubscribe(all);
+      return null;
+    }
+    if (names.length === 0) throw new TypeError(`${upper} needs at least one channel`);
+    if (upper === 'SUBSCRIBE') await this.subscribe(names);
+    else if (upper === 'PSUBSCRIBE') await this.psubscribe(names);
+    else await this.ssubscribe(names);
+    return null;
   }
 
   async #watch(c: Command): Promise<RespValue> {
