@@ -15,17 +15,10 @@ import { join } from 'node:path';
 import { RedisServer } from '../support/redis-server.js';
 import { parseRdb, type RdbEvent, type RdbKeyEvent } from '../../src/rdb/index.js';
 import { keys, logical, logicalDataset, parseBuffer } from './helpers.js';
+import { respCommand } from '../../src/cli/commands/rdb-format.js';
 
 type Arg = string | number | Buffer;
-
-function resp(args: Arg[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-  for (const a of args) {
-    const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-  }
-  return Buffer.concat(parts);
-}
+const resp = respCommand;
 
 /** What was written, in the shape helpers.logical() gives a parsed key. */
 interface Model { db: number; key: string; type: string; expiresAt?: number; value: unknown; rdbType?: number }
