@@ -126,6 +126,24 @@ for (const protocol of [2, 3] as const) {
       await c.unsubscribe();
     }));
 
+  test(`RESP${protocol}: SUBSCRIBE through cmd() goes through the pub/sub API; replies after it stay in step`, () =>
+    withClient(protocol, async (c) => {
+      const events: string[] = [];
+      c.on('message', (ch, m) => events.push(`${ch}:${m}`));
+      assert.equal(await c.cmd(['SUBSCRIBE', 'raw1', 'raw2']), null);
+      assert.equal(await c.cmd(['PSUBSCRIBE', 'rawp*']), null);
+      const [a, b] = await Promise.all([c.cmd(['ECHO', 'a']), c.cmd(['ECHO', 'b'])]);
+      assert.deepEqual([a, b], ['a', 'b']);
+      assert.equal(numsub('raw2'), 1);
+      server.cli('PUBLISH', 'raw2', 'm');
+      await waitUntil(() => events.includes('raw2:m'), 2_000, 'message event');
+      assert.equal(await c.cmd(['UNSUBSCRIBE']), null);
+      assert.equal(await c.cmd(['PUNSUBSCRIBE']), null);
+      assert.equal(numsub('raw1') + numsub('raw2'), 0);
+      await assert.rejects(c.cmd(['SUBSCRIBE']), TypeError);
+      assert.equal(await c.cmd(['ECHO', 'c']), 'c');
+    }));
+
   test(`RESP${protocol}: subscriptions come back after CLIENT KILL TYPE pubsub`, () =>
     withClient(protocol, async (c) => {
       const got: string[] = [];
