@@ -26,6 +26,7 @@ import { ProtocolError, ReplyError } from '../resp/errors.js';
 import type { Command, RespValue } from '../resp/types.js';
 import { systemClock, type Clock } from '../clock.js';
 import { CommandEntry, Fifo, Mode, type Pending } from './command-queue.js';
+import { socketReader } from './socket-reader.js';
 import { ConnectionError, NotSentError, OutcomeUnknownError, TimeoutError } from './errors.js';
 
 export interface ReconnectOptions {
@@ -369,14 +370,27 @@ export class Connection extends EventEmitter {
     }
     this.#decoder = this.#newDecoder();
     const o = this.options;
-    let sock: net.Socket;
+    let sock: net.Socket | undefined;
+    const onChunk = (chunk: Buffer): void => {
+      if (this.#socket !== sock) return;
+      try {
+        this.#decoder.write(chunk);
+      } catch (err) {
+        if (err instanceof ProtocolError) this.#fail(err);
+        else throw err;
+      }
+    };
+    // Plain sockets are read through `onread` (reused memory, large values read in place); TLS
+    // sockets, which lack it, through 'data'.
+    const onread = socketReader(() => (this.#socket === sock ? this.#decoder : null), onChunk, !(o.returnBuffers ?? false));
     if (o.path) {
-      sock = net.connect({ path: o.path });
+      sock = net.connect({ path: o.path, onread });
     } else if (o.tls) {
       const extra = typeof o.tls === 'object' ? o.tls : {};
       sock = tls.connect({ host: o.host ?? '127.0.0.1', port: o.port ?? 6379, servername: o.host && !net.isIP(o.host) ? o.host : undefined, ...extra });
+      sock.on('data', onChunk);
     } else {
-      sock = net.connect({ host: o.host ?? '127.0.0.1', port: o.port ?? 6379 });
+      sock = net.connect({ host: o.host ?? '127.0.0.1', port: o.port ?? 6379, onread });
     }
     this.#socket = sock;
     sock.setNoDelay(true);
@@ -396,15 +410,6 @@ export class Connection extends EventEmitter {
         () => cancelTimeout(),
         () => cancelTimeout(),
       );
-    });
-    sock.on('data', (chunk: Buffer) => {
-      if (this.#socket !== sock) return;
-      try {
-        this.#decoder.write(chunk);
-      } catch (err) {
-        if (err instanceof ProtocolError) this.#fail(err);
-        else throw err;
-      }
     });
     sock.on('error', (err) => {
       if (this.#socket !== sock) return;

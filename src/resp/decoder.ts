@@ -59,7 +59,14 @@ interface PendingBulk {
   type: number;
   /** Payload length without the trailing CRLF. */
   length: number;
-  parts: Buffer[];
+  /**
+   * Payload and CRLF, allocated once when the header arrives and filled in place (up to
+   * GATHER_IN_PLACE bytes; a reader may even read into it directly, see bulkTail()). null for
+   * larger payloads, which are collected as `parts` and joined once, so that a hostile length
+   * allocates nothing the peer has not sent.
+   */
+  target: Buffer | null;
+  parts: Buffer[] | null;
   have: number;
   /** Stream offset of the header, for errors found once the payload is complete. */
   header: number;
@@ -76,6 +83,8 @@ type Step = RespValue | typeof INCOMPLETE | typeof OPENED | typeof PENDING;
 const EMPTY = Buffer.alloc(0);
 /** Lines up to this long are scanned for their CR in JS; longer ones with Buffer#indexOf. */
 const SHORT_LINE = 32;
+/** Bulk strings (with CRLF) up to this size that span chunks are gathered into one preallocated Buffer. */
+const GATHER_IN_PLACE = 16 * 1024 * 1024;
 
 export class RespDecoder {
   readonly #returnBuffers: boolean;
@@ -131,6 +140,16 @@ export class RespDecoder {
   /** Bytes buffered for an unfinished element. */
   get buffered(): number {
     return this.#buf.length - this.#pos + (this.#bulk?.have ?? 0);
+  }
+
+  /**
+   * The unfilled rest of a bulk string being gathered in place, or null. A reader may read the next
+   * bytes of the stream straight into it and pass that view (or a prefix of it) to write(), which
+   * then copies nothing: a large value crosses from the kernel into its final Buffer once.
+   */
+  bulkTail(): Buffer | null {
+    const bulk = this.#bulk;
+    return bulk !== null && bulk.target !== null ? bulk.target.subarray(bulk.have) : null;
   }
 
   /** Drops any partial state, e.g. after the connection it belonged to was reset. */
@@ -382,8 +401,15 @@ export class RespDecoder {
       this.#pos = end + 2;
       return this.#bulkValue(type, buf, start, end, this.#base + pos);
     }
-    // The payload continues in later chunks: collect them and join once.
-    this.#bulk = { type, length, parts: [buf.subarray(start)], have: buf.length - start, header: this.#base + pos };
+    // The payload continues in later chunks: gather it in place, or collect the chunks and join once.
+    const have = buf.length - start;
+    if (length + 2 <= GATHER_IN_PLACE) {
+      const target = Buffer.allocUnsafe(length + 2);
+      buf.copy(target, 0, start);
+      this.#bulk = { type, length, target, parts: null, have, header: this.#base + pos };
+    } else {
+      this.#bulk = { type, length, target: null, parts: [buf.subarray(start)], have, header: this.#base + pos };
+    }
     this.#base += buf.length;
     this.#buf = EMPTY;
     this.#pos = 0;
@@ -393,17 +419,22 @@ export class RespDecoder {
   /** Adds a chunk to the pending bulk string; returns the bytes after it, or null if it is still short. */
   #feedBulk(chunk: Buffer): Buffer | null {
     const bulk = this.#bulk!;
-    const need = bulk.length + 2 - bulk.have;
-    if (chunk.length < need) {
-      bulk.parts.push(chunk);
-      bulk.have += chunk.length;
-      this.#base += chunk.length;
-      return null;
+    const total = bulk.length + 2;
+    const need = total - bulk.have;
+    const n = chunk.length < need ? chunk.length : need;
+    const target = bulk.target;
+    if (target !== null) {
+      // Bytes a reader put straight into bulkTail() are in place already.
+      if (chunk.buffer !== target.buffer || chunk.byteOffset !== target.byteOffset + bulk.have) chunk.copy(target, bulk.have, 0, n);
+    } else {
+      bulk.parts!.push(n === chunk.length ? chunk : chunk.subarray(0, n));
     }
-    bulk.parts.push(chunk.subarray(0, need));
-    const whole = bulk.parts.length === 1 ? bulk.parts[0]! : Buffer.concat(bulk.parts, bulk.length + 2);
+    bulk.have += n;
+    this.#base += n;
+    if (n < need) return null;
+    const parts = bulk.parts;
+    const whole = target ?? (parts!.length === 1 ? parts![0]! : Buffer.concat(parts!, total));
     this.#bulk = null;
-    this.#base += need;
     if (whole[bulk.length] !== CR || whole[bulk.length + 1] !== LF) {
       this.#failed = new ProtocolError('bulk string not followed by CRLF', this.#base - 2);
       throw this.#failed;
