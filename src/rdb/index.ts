@@ -12,9 +12,11 @@
  *      // and calls onDrain, where the socket can be resumed.
  *      socket.on('end', () => p.end());
  *
- *    Events are delivered synchronously from write()/resume()/end(), in file order, each exactly
- *    once. Errors (RdbError, with `code`, `offset`, `element`, `key`) are thrown from write() or
- *    end(); after one, the parser stays failed. The `end` event fires as soon as the EOF opcode and
+ *    Events are delivered synchronously from write()/resume(), in file order, each exactly once.
+ *    Errors (RdbError, with `code`, `offset`, `element`, `key`) are thrown from write(), resume()
+ *    or end(); after one, the parser stays failed and rethrows it. An error thrown by onEvent is
+ *    rethrown as is. pause() takes effect after the current event (a value split into parts by
+ *    `partItems` from one encoded blob is emitted whole). The `end` event fires as soon as the EOF opcode and
  *    its checksum are consumed; `end.bytes` and `bytesConsumed` give the RDB's exact length, bytes
  *    written after it are ignored (counted in `trailingBytes`, the rest of the final chunk is in
  *    `remainder()`): in diskless replication, the parser's end is the end of the payload.
