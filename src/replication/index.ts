@@ -17,3 +17,4 @@ export { Spool, type SpoolOptions } from './spool.js';
 export type {
   Target, ReplicationPosition, FullSyncInfo, SnapshotKey, ReplicatedCommand, UnhandledCommand, ReplicaState, ReplicaStatus,
 } from './targets/target.js';
+export { MemoryMirror, MirrorError, type MirrorState, type MemoryMirrorOptions, type MirrorEvents } from './targets/memory.js';

@@ -1,0 +1,130 @@
+/**
+ * String commands. A Redis 7 master sends most of them rewritten (notes 3.3b): SET with PXAT or
+ * KEEPTTL for SETEX/PSETEX/GETSET/INCRBYFLOAT, DEL for GETDEL, PEXPIREAT/PERSIST for GETEX. The
+ * original forms are applied too, so that other sources of commands (a replica of a replica, an AOF)
+ * work; INCRBYFLOAT alone is refused, because its long-double formatting cannot be reproduced exactly.
+ *
+ * Values are copied on the way in: the arguments are views of 64 KiB socket chunks.
+ */
+import { lookup, int, int64, upper, Unhandled, type Ctx, type Handler } from './context.js';
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+function put(c: Ctx, key: Buffer, value: Buffer, expiresAt: number | undefined): void {
+  c.db.set(key.toString('latin1'), { type: 'string', value: Buffer.from(value), expiresAt });
+}
+
+/** SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL] */
+function set(c: Ctx, a: Buffer[]): void {
+  let nx = false;
+  let xx = false;
+  let keep = false;
+  let at: number | undefined;
+  for (let i = 2; i < a.length; i++) {
+    const o = upper(a[i]);
+    if (o === 'NX') nx = true;
+    else if (o === 'XX') xx = true;
+    else if (o === 'GET') continue;
+    else if (o === 'KEEPTTL') keep = true;
+    else if (o === 'EX') at = c.now + int(a[++i]) * 1000;
+    else if (o === 'PX') at = c.now + int(a[++i]);
+    else if (o === 'EXAT') at = int(a[++i]) * 1000;
+    else if (o === 'PXAT') at = int(a[++i]);
+    else throw new Unhandled(`SET option ${o}`);
+  }
+  const old = c.db.get(a[0]!.toString('latin1'));
+  if ((nx && old) || (xx && !old)) return;
+  put(c, a[0]!, a[1]!, at ?? (keep ? old?.expiresAt : undefined));
+}
+
+function setnx(c: Ctx, a: Buffer[]): void {
+  if (!c.db.has(a[0]!.toString('latin1'))) put(c, a[0]!, a[1]!, undefined);
+}
+
+function setex(unitMs: number): Handler {
+  return (c, a) => put(c, a[0]!, a[2]!, c.now + int(a[1]) * unitMs);
+}
+
+function mset(onlyIfNoneExists: boolean): Handler {
+  return (c, a) => {
+    if (onlyIfNoneExists) for (let i = 0; i < a.length; i += 2) if (c.db.has(a[i]!.toString('latin1'))) return;
+    for (let i = 0; i + 1 < a.length; i += 2) put(c, a[i]!, a[i + 1]!, undefined);
+  };
+}
+
+function getset(c: Ctx, a: Buffer[]): void {
+  put(c, a[0]!, a[1]!, undefined);
+}
+
+function getdel(c: Ctx, a: Buffer[]): void {
+  c.db.delete(a[0]!.toString('latin1'));
+}
+
+/** GETEX key [EX s | PX ms | EXAT s | PXAT ms | PERSIST] */
+function getex(c: Ctx, a: Buffer[]): void {
+  const e = lookup(c, a[0]!, 'string');
+  if (!e) return;
+  const o = upper(a[1]);
+  if (o === 'PERSIST') e.expiresAt = undefined;
+  else if (o === 'EX') e.expiresAt = c.now + int(a[2]) * 1000;
+  else if (o === 'PX') e.expiresAt = c.now + int(a[2]);
+  else if (o === 'EXAT') e.expiresAt = int(a[2]) * 1000;
+  else if (o === 'PXAT') e.expiresAt = int(a[2]);
+}
+
+function append(c: Ctx, a: Buffer[]): void {
+  const e = lookup(c, a[0]!, 'string');
+  if (e) e.value = Buffer.concat([e.value, a[1]!]);
+  else put(c, a[0]!, a[1]!, undefined);
+}
+
+/** SETRANGE key offset value: zero-pads; an empty value on a missing key creates nothing. */
+function setrange(c: Ctx, a: Buffer[]): void {
+  const off = int(a[1]);
+  const v = a[2]!;
+  const e = lookup(c, a[0]!, 'string');
+  if (!e && v.length === 0) return;
+  const old = e?.value ?? Buffer.alloc(0);
+  const out = old.length >= off + v.length ? old : Buffer.concat([old, Buffer.alloc(off + v.length - old.length)]);
+  v.copy(out, off);
+  if (e) e.value = out;
+  else c.db.set(a[0]!.toString('latin1'), { type: 'string', value: out, expiresAt: undefined });
+}
+
+/** INCR / DECR / INCRBY / DECRBY: exact 64-bit arithmetic; the key keeps its TTL. */
+function incr(sign: 1n | -1n, withArg: boolean): Handler {
+  return (c, a) => {
+    const by = withArg ? int64(a[1]) * sign : sign;
+    const e = lookup(c, a[0]!, 'string');
+    const cur = e ? int64(e.value) : 0n;
+    const next = cur + by;
+    if (next < INT64_MIN || next > INT64_MAX) throw new Unhandled('increment overflows 64 bits');
+    const value = Buffer.from(next.toString(), 'latin1');
+    if (e) e.value = value;
+    else c.db.set(a[0]!.toString('latin1'), { type: 'string', value, expiresAt: undefined });
+  };
+}
+
+function refuseIncrByFloat(): void {
+  throw new Unhandled('INCRBYFLOAT cannot be reproduced exactly (Redis 7 masters send it as SET ... KEEPTTL)');
+}
+
+export const stringCommands: Record<string, Handler> = {
+  SET: set,
+  SETNX: setnx,
+  SETEX: setex(1000),
+  PSETEX: setex(1),
+  MSET: mset(false),
+  MSETNX: mset(true),
+  GETSET: getset,
+  GETDEL: getdel,
+  GETEX: getex,
+  APPEND: append,
+  SETRANGE: setrange,
+  INCR: incr(1n, false),
+  DECR: incr(-1n, false),
+  INCRBY: incr(1n, true),
+  DECRBY: incr(-1n, true),
+  INCRBYFLOAT: refuseIncrByFloat,
+};

@@ -1,0 +1,55 @@
+/**
+ * The memory mirror's command table: every write command a Redis 7 master propagates, by name, to
+ * the function that applies it (one file per data-type family). A name not in the table, or a form a
+ * handler refuses, is reported back as unhandled, never guessed at.
+ */
+import { keyCommands } from './apply-keys.js';
+import { stringCommands } from './apply-strings.js';
+import { bitCommands } from './apply-bits.js';
+import { listCommands } from './apply-lists.js';
+import { setHashCommands } from './apply-sets-hashes.js';
+import { zsetCommands } from './apply-zsets.js';
+import { streamCommands } from './apply-streams.js';
+import { restore } from './load.js';
+import { Unhandled, type Ctx, type Handler } from './context.js';
+import type { Dataset } from './dataset.js';
+
+function refuse(reason: string): Handler {
+  return () => {
+    throw new Unhandled(reason);
+  };
+}
+
+const HLL = 'HyperLogLog values are not mirrored (their sparse/dense encoding is Redis-internal)';
+const GEO = 'geo searches that store results need Redis\'s geohash search, which the mirror does not have';
+
+const TABLE: Record<string, Handler> = {
+  ...keyCommands,
+  ...stringCommands,
+  ...bitCommands,
+  ...listCommands,
+  ...setHashCommands,
+  ...zsetCommands,
+  ...streamCommands,
+  RESTORE: restore,
+  PFADD: refuse(HLL),
+  PFMERGE: refuse(HLL),
+  PFCOUNT: refuse(HLL),
+  PFDEBUG: refuse(HLL),
+  GEOSEARCHSTORE: refuse(GEO),
+  GEORADIUS: refuse(GEO),
+  GEORADIUSBYMEMBER: refuse(GEO),
+  SORT: refuse('SORT ... STORE is not applied by the mirror'),
+};
+
+/**
+ * Applies one command to `ds`. Throws Unhandled (with the reason) when the mirror cannot apply it;
+ * the dataset is then unchanged unless the handler had already partly applied it (multi-key forms
+ * check before they change anything).
+ */
+export function applyCommand(ds: Dataset, dbIndex: number, name: string, args: Buffer[], now: number): void {
+  const h = TABLE[name];
+  if (!h) throw new Unhandled(`the mirror does not know ${name}`);
+  const c: Ctx = { ds, dbIndex, db: ds.db(dbIndex), now };
+  h(c, args);
+}

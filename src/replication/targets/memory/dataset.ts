@@ -1,0 +1,94 @@
+/**
+ * The memory mirror's data: databases of keys, each key an Entry with its type, value and expiry.
+ *
+ * Keys, members, fields and list items are "binary strings": Buffer.toString('latin1'), one char per
+ * byte. That keeps them binary-safe, lets Map and Set hash them by content, compares them in byte
+ * order with `<` (what Redis's memcmp does) and stores them as V8's compact one-byte strings. String
+ * values stay Buffers (they can be up to 512 MB, beyond V8's string limit, and SETRANGE/APPEND edit
+ * them).
+ */
+import { ZSet } from './zset.js';
+import type { StreamData } from './stream-data.js';
+
+export type Entry =
+  | { type: 'string'; value: Buffer; expiresAt: number | undefined }
+  | { type: 'list'; value: string[]; expiresAt: number | undefined }
+  | { type: 'set'; value: Set<string>; expiresAt: number | undefined }
+  | { type: 'hash'; value: Map<string, string>; expiresAt: number | undefined }
+  | { type: 'zset'; value: ZSet; expiresAt: number | undefined }
+  | { type: 'stream'; value: StreamData; expiresAt: number | undefined };
+
+export type EntryType = Entry['type'];
+export type Db = Map<string, Entry>;
+
+export class Dataset {
+  readonly dbs = new Map<number, Db>();
+
+  /** The database, created on first use. */
+  db(n: number): Db {
+    let db = this.dbs.get(n);
+    if (!db) {
+      db = new Map();
+      this.dbs.set(n, db);
+    }
+    return db;
+  }
+
+  /** Total keys (expired ones not yet deleted included). */
+  get size(): number {
+    let n = 0;
+    for (const db of this.dbs.values()) n += db.size;
+    return n;
+  }
+}
+
+/** A binary string from bytes. */
+export function bin(b: Buffer): string {
+  return b.toString('latin1');
+}
+
+/** Bytes from a binary string. */
+export function bytes(s: string): Buffer {
+  return Buffer.from(s, 'latin1');
+}
+
+/** A key's binary string from what a caller of the read API passes: text is taken as UTF-8. */
+export function keyOf(key: string | Buffer): string {
+  return typeof key === 'string' ? Buffer.from(key, 'utf8').toString('latin1') : key.toString('latin1');
+}
+
+/** True when a collection entry holds nothing any more (Redis deletes such keys). */
+export function isEmpty(e: Entry): boolean {
+  switch (e.type) {
+    case 'string':
+      return false;
+    case 'list':
+      return e.value.length === 0;
+    case 'stream':
+      return false; // an empty stream is a stream
+    case 'zset':
+      return e.value.size === 0;
+    default:
+      return e.value.size === 0;
+  }
+}
+
+/** A deep copy (COPY, and nothing else: everything else moves entries). */
+export function cloneEntry(e: Entry): Entry {
+  switch (e.type) {
+    case 'string':
+      return { type: 'string', value: Buffer.from(e.value), expiresAt: e.expiresAt };
+    case 'list':
+      return { type: 'list', value: e.value.slice(), expiresAt: e.expiresAt };
+    case 'set':
+      return { type: 'set', value: new Set(e.value), expiresAt: e.expiresAt };
+    case 'hash':
+      return { type: 'hash', value: new Map(e.value), expiresAt: e.expiresAt };
+    case 'zset':
+      return { type: 'zset', value: e.value.clone(), expiresAt: e.expiresAt };
+    default:
+      return { type: 'stream', value: e.value.clone(), expiresAt: e.expiresAt };
+  }
+}
+
+export { ZSet };

@@ -1,0 +1,140 @@
+/**
+ * Snapshot keys into mirror entries, and RESTORE (whose DUMP payload is one RDB value: it is wrapped
+ * in a minimal RDB and read with the same parser, so every encoding the parser knows works here too).
+ *
+ * Parts (big collections in several key events) add to the entry the first part created.
+ */
+import { RdbParser, type RdbEvent, type StreamValue } from '../../../rdb/index.js';
+import type { SnapshotKey } from '../target.js';
+import { bin, type Dataset, type Entry } from './dataset.js';
+import { int, upper, Unhandled, type Ctx } from './context.js';
+import { StreamData, parseId, ZERO_ID } from './stream-data.js';
+import { ZSet } from './zset.js';
+
+/** Stores one snapshot key (or part of one). Returns false for values the mirror cannot hold (modules). */
+export function loadKey(ds: Dataset, k: SnapshotKey): boolean {
+  const db = ds.db(k.db);
+  const key = bin(k.key);
+  const prev = k.part > 0 ? db.get(key) : undefined;
+  const entry = toEntry(k, prev);
+  if (!entry) return false;
+  if (entry !== prev) db.set(key, entry);
+  return true;
+}
+
+function toEntry(k: SnapshotKey, prev: Entry | undefined): Entry | undefined {
+  const expiresAt = k.expiresAt;
+  switch (k.type) {
+    case 'string':
+      return { type: 'string', value: Buffer.from(k.value!), expiresAt };
+    case 'list': {
+      const items = k.value!.map(bin);
+      if (prev?.type === 'list') {
+        for (const it of items) prev.value.push(it);
+        return prev;
+      }
+      return { type: 'list', value: items, expiresAt };
+    }
+    case 'set': {
+      const s = prev?.type === 'set' ? prev.value : new Set<string>();
+      for (const m of k.value!) s.add(bin(m));
+      return prev?.type === 'set' ? prev : { type: 'set', value: s, expiresAt };
+    }
+    case 'hash': {
+      // Hash-field expiry (RDB 12, Redis 7.4) is not mirrored: Redis 7.0's command set has no HEXPIRE.
+      const h = prev?.type === 'hash' ? prev.value : new Map<string, string>();
+      for (const [f, v] of k.value!) h.set(bin(f), bin(v));
+      return prev?.type === 'hash' ? prev : { type: 'hash', value: h, expiresAt };
+    }
+    case 'zset': {
+      const z = prev?.type === 'zset' ? prev.value : new ZSet();
+      z.bulkSet(k.value!.map(([m, s]) => [bin(m), s] as [string, number]));
+      return prev?.type === 'zset' ? prev : { type: 'zset', value: z, expiresAt };
+    }
+    case 'stream': {
+      const s = prev?.type === 'stream' ? prev.value : new StreamData();
+      addStream(s, k.value!, k.more);
+      return prev?.type === 'stream' ? prev : { type: 'stream', value: s, expiresAt };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function addStream(s: StreamData, v: StreamValue, more: boolean): void {
+  for (const e of v.entries) s.entries.push({ id: parseId(e.id)!, fields: e.fields.flatMap(([f, x]) => [bin(f), bin(x)]) });
+  if (more) return; // only the last part carries the ids, counters and groups
+  s.lastId = parseId(v.lastId) ?? ZERO_ID;
+  s.maxDeletedId = (v.maxDeletedId && parseId(v.maxDeletedId)) || ZERO_ID;
+  s.entriesAdded = v.entriesAdded ?? s.entries.length;
+  for (const g of v.groups) {
+    const consumers = new Map(g.consumers.map((c) => [bin(c.name), { seenTime: c.seenTime, activeTime: c.activeTime ?? -1, pending: new Set(c.pending) }]));
+    const owner = new Map<string, string>();
+    for (const [name, c] of consumers) for (const p of c.pending) owner.set(p, name);
+    s.groups.set(bin(g.name), {
+      lastId: parseId(g.lastId) ?? ZERO_ID,
+      entriesRead: g.entriesRead ?? -1,
+      pending: new Map(g.pending.map((p) => [p.id, { consumer: owner.get(p.id) ?? '', deliveryTime: p.deliveryTime, deliveryCount: p.deliveryCount }])),
+      consumers,
+    });
+  }
+}
+
+/** RDB length encoding of `n`, for the key in the wrapper RDB. */
+function rdbLength(n: number): Buffer {
+  if (n < 64) return Buffer.from([n]);
+  if (n < 16384) return Buffer.from([0x40 | (n >> 8), n & 0xff]);
+  const b = Buffer.alloc(5);
+  b[0] = 0x80;
+  b.writeUInt32BE(n, 1);
+  return b;
+}
+
+/**
+ * RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f].
+ * The payload is: type byte, value, RDB version (2 bytes LE), CRC-64 (8 bytes).
+ */
+export function restore(c: Ctx, a: Buffer[]): void {
+  const key = bin(a[0]!);
+  const ttl = int(a[1]);
+  const payload = a[2]!;
+  let abs = false;
+  let replace = false;
+  for (let i = 3; i < a.length; i++) {
+    const o = upper(a[i]);
+    if (o === 'ABSTTL') abs = true;
+    else if (o === 'REPLACE') replace = true;
+    else if (o === 'IDLETIME' || o === 'FREQ') i++;
+    else throw new Unhandled(`RESTORE option ${o}`);
+  }
+  if (c.db.has(key) && !replace) return;
+  if (payload.length < 11) throw new Unhandled('RESTORE payload too short');
+  const version = payload.readUInt16LE(payload.length - 10);
+  const body = payload.subarray(0, payload.length - 10);
+  const rdb = Buffer.concat([
+    Buffer.from(`REDIS${String(version).padStart(4, '0')}`, 'latin1'),
+    body.subarray(0, 1),
+    rdbLength(a[0]!.length),
+    a[0]!,
+    body.subarray(1),
+    Buffer.from([0xff]),
+    Buffer.alloc(8), // a zero checksum: "checksum disabled"
+  ]);
+  let ev: RdbEvent | undefined;
+  const parts: SnapshotKey[] = [];
+  try {
+    const p = new RdbParser({ onEvent: (e) => void (e.kind === 'key' ? parts.push(e) : (ev = e)), allowNewerVersion: true });
+    p.write(rdb);
+    p.end();
+  } catch (err) {
+    throw new Unhandled(`RESTORE payload the RDB parser rejects: ${(err as Error).message}`);
+  }
+  void ev;
+  const k = parts[0];
+  if (!k) throw new Unhandled('RESTORE payload holds no value');
+  let entry = toEntry(k, undefined);
+  if (!entry) throw new Unhandled(`RESTORE of a ${k.type} value`);
+  for (const part of parts.slice(1)) entry = toEntry(part, entry)!;
+  entry.expiresAt = ttl === 0 ? undefined : abs ? ttl : c.now + ttl;
+  c.db.set(key, entry);
+}
