@@ -133,6 +133,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   #linkReplid = '';
   #linkOffset = 0;
   #attempts = 0;
+  #streamStarted = false;
+  #stopFastAcks: (() => void) | undefined;
   /** Size of the payload being received, when the master announced it (`$<len>`). */
   #payloadTotal: number | undefined;
 
@@ -304,6 +306,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
           this.#onPayloadBytes(chunk);
           break;
         case 'stream':
+          this.#streamStarted = true;
           this.#spool.push('stream', chunk);
           break;
         default:
@@ -382,7 +385,28 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     }
     this.#phase = 'stream';
     this.#sendAck();
+    this.#streamStarted = rest.length > 0;
     if (rest.length > 0) this.#spool.push('stream', rest);
+    else this.#startFastAcks();
+  }
+
+  /**
+   * After a diskless snapshot the master starts the stream only once it has an ACK that arrived after
+   * it reaped its fork child (notes 3.3: an early ACK leaves the stream waiting for the next one, a
+   * second later). So ACK every 100 ms until the stream starts, for at most 2 s.
+   */
+  #startFastAcks(): void {
+    this.#stopFastAcks?.();
+    const epoch = this.#epoch;
+    let left = 20;
+    this.#stopFastAcks = this.#clock.every(100, () => {
+      if (epoch !== this.#epoch || this.#streamStarted || --left < 0) {
+        this.#stopFastAcks?.();
+        this.#stopFastAcks = undefined;
+        return;
+      }
+      this.#sendAck();
+    });
   }
 
   /** Called once per link: stop reading it and let the consumer deal with the loss in order. */
@@ -663,6 +687,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   async #finish(error: ReplicationError | undefined): Promise<void> {
     this.#stopTick();
+    this.#stopFastAcks?.();
     await this.#started;
     if (this.#snapshot?.applies) {
       try {
