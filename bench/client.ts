@@ -19,6 +19,7 @@
  * Filters: positional shape names (sync, async100, async1000, pipeline, 1kb, 100kb) and who=list.
  */
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { Redis as IORedis } from 'ioredis';
 import { createClient as createNodeRedis } from 'redis';
 import { createClient, type Client } from '../src/client/index.js';
@@ -67,7 +68,7 @@ export async function run(opts: RunOptions): Promise<void> {
   const small = 'x'.repeat(3);
   server.cli('SET', KEY, small);
 
-  console.log(`# client: ${environment()}`);
+  console.log(`# client: ${environment()}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`# ${rounds} rounds${quick ? ' (quick)' : ''}; contenders: ${drivers.map((d) => d.who).join(', ')}, redis-benchmark`);
 
   // Warm up every driver on every shape once (JIT, socket buffers), untimed.
@@ -95,6 +96,7 @@ export async function run(opts: RunOptions): Promise<void> {
   for (const d of drivers) await d.close();
   await server.stop();
 
+  console.log(`# load average after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const rows = bestOfModes(summarize(samples));
   const table = printTable(rows, { title: 'client', unit: 'ops/s' });
   const verdicts = checkTargets(rows);
