@@ -40,7 +40,8 @@ function check(mutant: Buffer, label: string, opts: object = {}): void {
   const bridged = parseBuffer(mutant, { ...LIMITS, ...opts }, { seed: mutant.length + 1, max: 12_000 });
   assert.equal(bridged.error?.code, whole.error?.code, `${label}: bridged parse ended differently`);
   assert.deepEqual(normalize(bridged.events), normalize(whole.events), `${label}: bridged events differ`);
-  assert.ok(Date.now() - started < 2000, `${label}: took ${Date.now() - started} ms`);
+  // Generous: a hang is what this catches, not a slow shared machine.
+  assert.ok(Date.now() - started < 10_000, `${label}: took ${Date.now() - started} ms`);
 }
 
 const fixtureArb = fc.constantFrom(...NAMES);
