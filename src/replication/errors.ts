@@ -11,8 +11,10 @@
  *   ERR_REPL_TIMEOUT       the master sent nothing for `timeoutMs` (retried)
  *   ERR_REPL_SPOOL_FULL    the target fell behind by more than `spool.maxBytes` (the link is dropped and
  *                          the replica resumes once it has caught up; raise `spool.maxBytes`)
- *   ERR_REPL_SNAPSHOT      the snapshot could not be parsed (an RdbError is the cause)
+ *   ERR_REPL_SNAPSHOT      the snapshot could not be parsed (an RdbError is the cause); fatal, since
+ *                          the master would send the same bytes again
  *   ERR_REPL_TARGET        the target threw; fatal (the replica stops with the position it had saved)
+ *   ERR_REPL_TARGET_UNAVAILABLE  a target name (--to) that is unknown or not available in this build
  *   ERR_REPL_CLOSED        the replica was closed
  *
  * Errors carry the step, host and port, never credentials or data.
@@ -30,6 +32,7 @@ export type ReplicationErrorCode =
   | 'ERR_REPL_SPOOL_FULL'
   | 'ERR_REPL_SNAPSHOT'
   | 'ERR_REPL_TARGET'
+  | 'ERR_REPL_TARGET_UNAVAILABLE'
   | 'ERR_REPL_CLOSED';
 
 export class ReplicationError extends RedstackError {
@@ -46,6 +49,7 @@ export class ReplicationError extends RedstackError {
 
   /** Errors after which reconnecting cannot help. */
   get fatal(): boolean {
-    return this.code === 'ERR_REPL_AUTH' || this.code === 'ERR_REPL_UNSUPPORTED' || this.code === 'ERR_REPL_TARGET' || this.code === 'ERR_REPL_CLOSED';
+    return this.code === 'ERR_REPL_AUTH' || this.code === 'ERR_REPL_UNSUPPORTED' || this.code === 'ERR_REPL_TARGET' ||
+      this.code === 'ERR_REPL_SNAPSHOT' || this.code === 'ERR_REPL_CLOSED';
   }
 }

@@ -18,3 +18,5 @@ export type {
   Target, ReplicationPosition, FullSyncInfo, SnapshotKey, ReplicatedCommand, UnhandledCommand, ReplicaState, ReplicaStatus,
 } from './targets/target.js';
 export { MemoryMirror, MirrorError, type MirrorState, type MemoryMirrorOptions, type MirrorEvents } from './targets/memory.js';
+export { JsonlTarget, type JsonlTargetOptions } from './targets/jsonl.js';
+export { createTarget } from './targets/factory.js';

@@ -146,14 +146,19 @@ test('a master killed and restarted has a new replid: the replica does a full re
 
 /** Delays every call of a target, to play a database slower than the master. */
 function slowed(inner: Target, ms: number): Target {
-  const later = <T>(fn: () => T) => sleep(ms).then(fn);
   return {
     open: () => inner.open(),
     beginFullSync: (i) => inner.beginFullSync(i),
-    applyKeys: (k) => later(() => inner.applyKeys(k)),
+    applyKeys: async (k) => {
+      await sleep(ms);
+      await inner.applyKeys(k);
+    },
     endFullSync: (p) => inner.endFullSync(p),
     abortFullSync: () => inner.abortFullSync(),
-    applyCommands: (c: readonly ReplicatedCommand[], p: ReplicationPosition) => later(() => inner.applyCommands(c, p)),
+    applyCommands: async (c: readonly ReplicatedCommand[], p: ReplicationPosition) => {
+      await sleep(ms);
+      return inner.applyCommands(c, p);
+    },
     status: (s) => inner.status?.(s),
     close: () => inner.close(),
   };
