@@ -26,8 +26,8 @@
  *
  * Peers run with their documented command-timeout options and default retry behaviour:
  * ioredis { commandTimeout: 500 } (maxRetriesPerRequest 20, autoResendUnfulfilledCommands true),
- * node-redis { commandOptions: { timeout: 500 } } (default reconnectStrategy); redstack
- * { commandTimeoutMs: 500 }.
+ * node-redis { commandOptions: { timeout: 500 } } and, as a second row, with socket.socketTimeout
+ * 500 as well (see nodeRedis()), default reconnectStrategy; redstack { commandTimeoutMs: 500 }.
  */
 import { loadavg } from 'node:os';
 import { Redis as IORedis } from 'ioredis';
@@ -143,26 +143,13 @@ const DRIVERS: Record<string, (port: number) => Promise<Driver>> = {
       incr: (k) => c.incr(k),
       set: (k, v) => c.set(k, v),
       get: (k) => c.get(k),
-      replyErrorText: (e) => ((e as Error).name === 'ReplyError' ? (e as Error).message : null),
+      replyErrorText: (e) => (isReplyError(e) ? (e as Error).message : null),
       classify: (e) => (/timed out/i.test((e as Error).message) ? 'timeout' : 'untyped'),
       close: () => c.disconnect(),
     };
   },
-  'node-redis': async (port) => {
-    const c = createNodeRedis({ socket: { host: '127.0.0.1', port }, commandOptions: { timeout: TIMEOUT_MS } });
-    c.on('error', () => undefined);
-    await c.connect();
-    return {
-      incr: (k) => c.incr(k),
-      set: (k, v) => c.set(k, v),
-      get: (k) => c.get(k),
-      replyErrorText: (e) => (e instanceof Error && /ErrorReply|SimpleError|BlobError/.test(e.constructor.name) ? e.message : null),
-      classify: (e) => (e instanceof Error && /Timeout/.test(e.constructor.name) ? 'timeout' : 'untyped'),
-      close: () => {
-        c.destroy();
-      },
-    };
-  },
+  'node-redis': (port) => nodeRedis(port, false),
+  'node-redis+socketTimeout': (port) => nodeRedis(port, true),
 };
 
 export async function run(opts: RunOptions): Promise<void> {
@@ -366,6 +353,34 @@ function printFaultTable(results: Counts[]): string {
   const text = out.join('\n');
   console.log('\n## client-faults\n' + text);
   return text;
+}
+
+/**
+ * node-redis's commandOptions.timeout only covers the wait before a command is written (it is
+ * dropped at write), so written commands wait out a frozen server. socket.socketTimeout closes a
+ * silent socket, but then the client stays closed (ClientClosedError) instead of reconnecting: both
+ * configurations are measured.
+ */
+async function nodeRedis(port: number, socketTimeout: boolean): Promise<Driver> {
+  const socket = socketTimeout ? { host: '127.0.0.1', port, socketTimeout: TIMEOUT_MS } : { host: '127.0.0.1', port };
+  const c = createNodeRedis({ socket, commandOptions: { timeout: TIMEOUT_MS } });
+  c.on('error', () => undefined);
+  await c.connect();
+  return {
+    incr: (k) => c.incr(k),
+    set: (k, v) => c.set(k, v),
+    get: (k) => c.get(k),
+    replyErrorText: (e) => (isReplyError(e) ? (e as Error).message : null),
+    classify: (e) => (e instanceof Error && /Timeout/.test(e.constructor.name) ? 'timeout' : 'untyped'),
+    close: () => {
+      if (c.isOpen) c.destroy();
+    },
+  };
+}
+
+/** An error reply from Redis as the peers type it (ioredis ReplyError; node-redis ErrorReply and subclasses). */
+function isReplyError(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'ReplyError' || /^(ReplyError|ErrorReply|SimpleError|BlobError)$/.test(e.constructor.name));
 }
 
 function median(xs: number[]): number {
