@@ -4,8 +4,11 @@
  * Setup: one redis-server holding 10 000 unrelated keys with long TTLs (where Redis's own `expired`
  * events were measured 28-49 s late), and N simulated nodes (default 1 000; 200 with --quick) in one
  * namespace, spread over W worker processes (this file, run with REDSTACK_DISCOVERY_WORKER=1). Each
- * simulated node is a real Grid with its own subscriber connection and view; the nodes of one worker
- * share one command connection, as a process's components would.
+ * simulated node is a real Grid with its own view, heartbeats, sweeps, reads and PINGs; the nodes of one
+ * worker share one command connection and one subscription (the `subscriber` option), so Redis fans a
+ * message out to W sockets rather than N. With one subscriber socket per node, 4 processes on 2 cores
+ * spent their time in socket reads, heartbeats came seconds late, and the churn that followed measured
+ * the benchmark's CPU starvation, not the registry.
  *
  * Measures:
  *   join     a new node's joinGrid() call -> every one of the N views has it (the max over views)
@@ -58,14 +61,18 @@ async function worker(): Promise<void> {
         // Hundreds of simulated nodes share this connection; while they all join, snapshot reads queue
         // up behind each other, so the timeout is far above what one real node would need.
         const client: Client = createClient({ url: m.url, commandTimeoutMs: 20_000 });
-        client.setMaxListeners(0); // every simulated node listens on the shared client
+        // One subscription per process, as one real node has: on 2 cores, 1 000 subscriber sockets
+        // in 4 processes measure the benchmark's own CPU starvation, not the registry.
+        const subscriber: Client = client.duplicate({ protocol: 3 });
+        client.setMaxListeners(0); // every simulated node listens on the shared clients
+        subscriber.setMaxListeners(0);
         for (let i = 0; i < m.count; i += 10) {
           const batch = [];
           for (let j = i; j < Math.min(m.count, i + 10); j++) {
             batch.push(
               // A simulated node shares its CPU with hundreds of others: its connections get a
               // timeout that a stalled event loop cannot trip, where a real node's would be ttlMs.
-              joinGrid({ redis: client, namespace: m.ns, id: `${m.prefix}-${j}`, meta: { role: 'sim', worker: m.prefix, n: j }, heartbeatMs: m.hb, ttlMs: m.ttl, handleSignals: false, commandTimeoutMs: 20_000 }),
+              joinGrid({ redis: client, namespace: m.ns, id: `${m.prefix}-${j}`, meta: { role: 'sim', worker: m.prefix, n: j }, heartbeatMs: m.hb, ttlMs: m.ttl, handleSignals: false, commandTimeoutMs: 20_000, subscriber }),
             );
           }
           for (const g of await Promise.all(batch)) {
@@ -192,9 +199,11 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
         return done;
       }),
     );
-    for (;;) {
+    for (let i = 0; ; i++) {
       const counts = await Promise.all(workers.map((w) => (w.send({ cmd: 'count' }), w.next((m) => m.ev === 'count'))));
       if (counts.every((c) => c.min === N)) break;
+      if (i % 25 === 24) console.log(`  waiting for convergence: view sizes ${JSON.stringify(counts.map((c) => [c.min, c.max]))}`);
+      if (i > 600) throw new Error('views did not converge');
       await sleep(200);
     }
     console.log(`  ${N} nodes joined and every view holds all of them after ${((performance.now() - t0) / 1000).toFixed(1)} s`);

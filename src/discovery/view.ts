@@ -34,6 +34,12 @@ export interface ViewOptions {
   reconcileMs?: number;
   /** Command and connect timeout of the grid's own connections. Default ttlMs. */
   commandTimeoutMs?: number;
+  /**
+   * A RESP3 client to carry the subscription, shared by many grids of one process (simulations,
+   * multi-tenant processes): one Redis subscription per process instead of one per grid. Not closed
+   * by the grid. Default: a duplicate of `redis` owned by the grid.
+   */
+  subscriber?: Client;
   clock?: Clock;
 }
 
@@ -94,7 +100,10 @@ export class GridView extends EventEmitter {
     };
     const base = o.redis instanceof Client ? o.redis : this.#own(createClient({ ...resolveOptions(o.redis), ...own }));
     this.cmd = (base.options.commandTimeoutMs ?? 0) > 0 ? base : this.#own(base.duplicate(own));
-    this.sub = this.#own(base.duplicate({ ...own, protocol: 3 }));
+    if (o.subscriber && (o.subscriber.options.protocol ?? 2) !== 3) {
+      throw new DiscoveryError('ERR_DISCOVERY_OPTION', "subscriber must be a RESP3 client (protocol: 3), so that its 'ready' event belongs to the subscription");
+    }
+    this.sub = o.subscriber ?? this.#own(base.duplicate({ ...own, protocol: 3 }));
     this.registry = new Registry(this.cmd, this.namespace);
     this.detector = new Detector({
       selfId,
@@ -135,7 +144,9 @@ export class GridView extends EventEmitter {
     this.#listen(this.sub, 'ready', () => this.#onSubReady());
     this.#listen(this.sub, 'close', () => this.#started && this.detector.linkDown('sub'));
     try {
-      await this.sub.subscribe(this.registry.keys.channel, (message) => this.detector.message(message));
+      const onMessage = (message: string | Buffer) => this.detector.message(message);
+      await this.sub.subscribe(this.registry.keys.channel, onMessage);
+      this.#timers.push(() => void this.sub.unsubscribe(this.registry.keys.channel, onMessage).catch(() => undefined));
       await this.afterSubscribe();
       this.detector.snapshot(await this.registry.read());
     } catch (err) {
