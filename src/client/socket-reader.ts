@@ -11,7 +11,7 @@
  *
  * TLS sockets do not support `onread`; they keep the 'data' event.
  */
-import type { RespDecoder } from '../resp/decoder.js';
+import type { RespDecoder } from '../resp/index.js';
 
 /** Size of each read into scratch memory (as Node's own stream reads). */
 const READ_SIZE = 64 * 1024;
