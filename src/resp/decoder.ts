@@ -83,6 +83,8 @@ type Step = RespValue | typeof INCOMPLETE | typeof OPENED | typeof PENDING;
 const EMPTY = Buffer.alloc(0);
 /** Lines up to this long are scanned for their CR in JS; longer ones with Buffer#indexOf. */
 const SHORT_LINE = 32;
+/** Bulk strings up to this length are decoded in JS when ASCII: a native toString call costs more. */
+const SHORT_BULK = 8;
 /** Bulk strings (with CRLF) up to this size that span chunks are gathered into one preallocated Buffer. */
 const GATHER_IN_PLACE = 16 * 1024 * 1024;
 
@@ -451,7 +453,12 @@ export class RespDecoder {
   /** The value of a complete bulk payload `buf[start, end)`; `header` is the header's stream offset. */
   #bulkValue(type: number, buf: Buffer, start: number, end: number, header: number): RespValue {
     if (type === RESP.BULK_STRING) {
-      return this.#returnBuffers ? buf.subarray(start, end) : buf.toString('utf8', start, end);
+      if (this.#returnBuffers) return buf.subarray(start, end);
+      if (end - start <= SHORT_BULK) {
+        const s = shortAscii(buf, start, end);
+        if (s !== null) return s;
+      }
+      return buf.toString('utf8', start, end);
     }
     if (type === RESP.BULK_ERROR) return new ReplyError(buf.toString('utf8', start, end));
     // Verbatim: three-letter format, ':', then the text.
@@ -575,6 +582,17 @@ export class RespDecoder {
       v = finishFrame(top);
     }
   }
+}
+
+/** `buf[start, end)` as a string when it is all ASCII, else null (then decoded as UTF-8 natively). */
+function shortAscii(buf: Buffer, start: number, end: number): string | null {
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c > 0x7f) return null;
+    s += String.fromCharCode(c);
+  }
+  return s;
 }
 
 function emptyAggregate(kind: Kind): RespValue {
