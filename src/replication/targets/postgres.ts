@@ -1,0 +1,411 @@
+/**
+ * PostgresTarget: a replica's data in PostgreSQL (node-postgres), one row per key, kept current by
+ * the replication stream; what `redstack replicate --to postgres://...` writes.
+ *
+ *   const target = new PostgresTarget({ connectionString: 'postgres://u@host/db', schema: 'mirror' });
+ *   const replica = createReplica({ url, target });
+ *   await target.get('user:1')     // { type: 'string', value: <Buffer>, expiresAt } | null
+ *
+ * Tables and the value format: sql/schema.ts and sql/codec.ts (keys bytea, values bytea, expires_at
+ * bigint ms). The tables belong to the target: nothing else should write to them.
+ *
+ *   - A full sync is one transaction on one connection: CREATE TABLE <p>keys_loading, then one
+ *     COPY ... FROM STDIN (FORMAT binary) that lasts the whole snapshot (rows are streamed as they are
+ *     parsed; sql/pg-copy.ts speaks the CopyIn protocol, pg-copy-streams is not needed), then the
+ *     primary key is built in one sorted pass, the old table dropped, the new one renamed and the
+ *     position stored, and COMMIT. An abort is a CopyFail and a ROLLBACK: the old data was never
+ *     touched, and readers of the old table are not blocked until the swap.
+ *   - Each batch of commands costs one or two round trips: a SELECT of the rows the batch reads
+ *     (none when it only SETs or DELs), then one statement that deletes, upserts, updates expiries
+ *     (unnest() arrays, data-modifying CTEs) and stores the position, atomically. Batches with
+ *     FLUSHDB/FLUSHALL/SWAPDB run as BEGIN ... COMMIT with those in between.
+ *   - synchronous_commit = off for the target's session by default: PostgreSQL may lose the last
+ *     commits in a crash of its own, but never separates data from its position, so the replica
+ *     resumes from an earlier offset (the master resends the rest); `synchronousCommit: true` to wait
+ *     for every flush.
+ *
+ * Limits: PostgreSQL's btree refuses index entries above ~2.7 KB, so a key longer than that fails
+ * the batch (or the snapshot) that writes it; SQLite has no such limit.
+ */
+import pg from 'pg';
+import type {
+  FullSyncInfo, ReplicaStatus, ReplicatedCommand, ReplicationPosition, SnapshotKey, Target, UnhandledCommand,
+} from './target.js';
+import { decodeValue, type RedisValue } from './sql/codec.js';
+import { planBatch, type KeyRef } from './sql/command-keys.js';
+import { Overlay, type RowChanges, type StoredRow } from './sql/overlay.js';
+import { CopyIn, CopyRows } from './sql/pg-copy.js';
+import { SnapshotRows } from './sql/snapshot-rows.js';
+import { SqlTargetError, VALUE_FORMAT, checkIdentifier, tableNames, type TableNames } from './sql/schema.js';
+
+export interface PostgresTargetOptions {
+  /** postgres://user:password@host:port/database */
+  connectionString?: string;
+  /** Or pg's client configuration (host, port, user, password, database, ssl...). */
+  client?: pg.ClientConfig;
+  /** Schema for the tables (default 'public'; created when missing). */
+  schema?: string;
+  /** Table name prefix (default 'redstack_'). */
+  prefix?: string;
+  /** Wait for WAL flush on every commit (default false: see the file comment). */
+  synchronousCommit?: boolean;
+  /** COPY data sent per message during a full sync (default 256 KiB). */
+  copyChunkBytes?: number;
+  /** Wall clock (ms since epoch) for reads that hide expired keys, and relative TTLs. Default Date.now. */
+  now?: () => number;
+}
+
+/** A key as read back: its value (with type) and expiry. */
+export type StoredKey = RedisValue & { db: number; key: Buffer; expiresAt: number | undefined };
+
+type RawRow = [db: number, key: Buffer, type: string, value: Buffer, expiresAt: number | null];
+
+/** int8 as a JS number (ms timestamps and offsets stay far below 2^53). */
+const TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+} as pg.CustomTypesConfig;
+
+export class PostgresTarget implements Target {
+  readonly #o: PostgresTargetOptions;
+  readonly #schema: string;
+  readonly #t: TableNames;
+  /** Schema-qualified, quoted names. */
+  readonly #q: TableNames;
+  readonly #now: () => number;
+  #client: pg.Client | null = null;
+  #reader: Promise<pg.Client> | null = null;
+  #failure: Error | null = null;
+  #copy: CopyIn | null = null;
+  #rows: CopyRows | null = null;
+  #snapshot: SnapshotRows | null = null;
+  #inSnapshotTx = false;
+  #replica: ReplicaStatus | undefined;
+  #sql!: { apply: string; fetch: string };
+  /** Snapshot keys not stored (module values), over the target's life. */
+  unsupportedKeys = 0;
+  /** Commands reported unhandled, over the target's life. */
+  unhandledCommands = 0;
+
+  constructor(options: PostgresTargetOptions) {
+    this.#o = options;
+    this.#schema = checkIdentifier('schema', options.schema ?? 'public');
+    this.#t = tableNames(options.prefix ?? 'redstack_');
+    const q = (n: string) => `"${this.#schema}"."${n}"`;
+    this.#q = { keys: q(this.#t.keys), loading: q(this.#t.loading), live: q(this.#t.live), position: q(this.#t.position), meta: q(this.#t.meta) };
+    this.#now = options.now ?? Date.now;
+  }
+
+  get tables(): TableNames {
+    return { ...this.#q };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Target
+
+  async open(): Promise<ReplicationPosition | undefined> {
+    const c = await this.#connect();
+    this.#client = c;
+    if (!this.#o.synchronousCommit) await c.query('SET synchronous_commit = off');
+    const q = this.#q;
+    if (this.#schema !== 'public') await c.query(`CREATE SCHEMA IF NOT EXISTS "${this.#schema}"`);
+    await c.query(`
+      CREATE TABLE IF NOT EXISTS ${q.meta} (name text PRIMARY KEY, value text NOT NULL);
+      CREATE TABLE IF NOT EXISTS ${q.position} (
+        id int PRIMARY KEY CHECK (id = 1), replid text NOT NULL, repl_offset bigint NOT NULL);
+      CREATE TABLE IF NOT EXISTS ${q.keys} (
+        db int NOT NULL, key bytea NOT NULL, type text NOT NULL, value bytea NOT NULL, expires_at bigint,
+        CONSTRAINT "${this.#t.keys}_pkey" PRIMARY KEY (db, key));
+      DROP TABLE IF EXISTS ${q.loading};`);
+    await c.query(this.#liveView());
+    const format = await c.query<{ value: string }>(`SELECT value FROM ${q.meta} WHERE name = 'format'`);
+    if (format.rows[0] && Number(format.rows[0].value) !== VALUE_FORMAT) {
+      throw new SqlTargetError('ERR_SQL_TARGET_FORMAT', `the tables hold value format ${format.rows[0].value}; this version reads format ${VALUE_FORMAT} (use another schema or prefix)`);
+    }
+    await c.query(`INSERT INTO ${q.meta} (name, value) VALUES ('format', $1) ON CONFLICT (name) DO NOTHING`, [String(VALUE_FORMAT)]);
+    this.#sql = {
+      fetch: `SELECT k.db, k.key, k.type, k.value, k.expires_at FROM ${q.keys} k
+        JOIN unnest($1::int[], $2::bytea[]) AS f(db, key) ON k.db = f.db AND k.key = f.key`,
+      apply: `WITH d AS (
+          DELETE FROM ${q.keys} k USING unnest($1::int[], $2::bytea[]) AS x(db, key) WHERE k.db = x.db AND k.key = x.key
+        ), u AS (
+          INSERT INTO ${q.keys} (db, key, type, value, expires_at)
+          SELECT * FROM unnest($3::int[], $4::bytea[], $5::text[], $6::bytea[], $7::bigint[])
+          ON CONFLICT (db, key) DO UPDATE SET type = EXCLUDED.type, value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
+        ), e AS (
+          UPDATE ${q.keys} k SET expires_at = x.at FROM unnest($8::int[], $9::bytea[], $10::bigint[]) AS x(db, key, at)
+          WHERE k.db = x.db AND k.key = x.key
+        )
+        INSERT INTO ${q.position} (id, replid, repl_offset) VALUES (1, $11, $12)
+        ON CONFLICT (id) DO UPDATE SET replid = EXCLUDED.replid, repl_offset = EXCLUDED.repl_offset`,
+    };
+    const pos = await c.query<{ replid: string; repl_offset: number }>(`SELECT replid, repl_offset FROM ${q.position} WHERE id = 1`);
+    const p = pos.rows[0];
+    return p ? { replid: p.replid, offset: Number(p.repl_offset) } : undefined;
+  }
+
+  async beginFullSync(_info: FullSyncInfo): Promise<void> {
+    const c = this.#live();
+    if (this.#inSnapshotTx) await this.abortFullSync();
+    const q = this.#q;
+    await c.query('BEGIN');
+    this.#inSnapshotTx = true;
+    // For the primary key built at the end, in one sort.
+    await c.query(`SET LOCAL maintenance_work_mem = '256MB'`);
+    await c.query(`DROP TABLE IF EXISTS ${q.loading};
+      CREATE TABLE ${q.loading} (db int NOT NULL, key bytea NOT NULL, type text NOT NULL, value bytea NOT NULL, expires_at bigint)`);
+    this.#copy = await CopyIn.start(c, `COPY ${q.loading} (db, key, type, value, expires_at) FROM STDIN (FORMAT binary)`);
+    this.#rows = new CopyRows();
+    this.#snapshot = new SnapshotRows();
+  }
+
+  applyKeys(keys: readonly SnapshotKey[]): Promise<void> | void {
+    const rows = this.#rows;
+    const snap = this.#snapshot;
+    if (!rows || !snap || !this.#copy) throw new SqlTargetError('ERR_SQL_TARGET_STATE', 'applyKeys outside a full sync');
+    this.#check();
+    const sink = (db: number, key: Buffer, type: string, value: Buffer, expiresAt: number | undefined) => rows.add(db, key, type, value, expiresAt);
+    for (const k of keys) snap.add(k, sink);
+    if (rows.size < (this.#o.copyChunkBytes ?? 256 * 1024)) return undefined;
+    return this.#copy.write(rows.take());
+  }
+
+  async endFullSync(position: ReplicationPosition): Promise<void> {
+    const c = this.#live();
+    const copy = this.#copy;
+    const rows = this.#rows;
+    if (!copy || !rows || !this.#snapshot) throw new SqlTargetError('ERR_SQL_TARGET_STATE', 'endFullSync outside a full sync');
+    this.unsupportedKeys += this.#snapshot.unsupportedKeys;
+    rows.finish();
+    await copy.write(rows.take());
+    await copy.end();
+    this.#copy = null;
+    this.#rows = null;
+    this.#snapshot = null;
+    const q = this.#q;
+    const t = this.#t;
+    const s = `"${this.#schema}"`;
+    // The key index is built before the old table goes, under a temporary name: readers of the old
+    // table are blocked only from the DROP to the COMMIT.
+    await c.query(`ALTER TABLE ${q.loading} ADD CONSTRAINT "${t.loading}_pkey" PRIMARY KEY (db, key)`);
+    await c.query(`DROP VIEW IF EXISTS ${q.live};
+      DROP TABLE ${q.keys};
+      ALTER TABLE ${q.loading} RENAME TO "${t.keys}";
+      ALTER INDEX ${s}."${t.loading}_pkey" RENAME TO "${t.keys}_pkey";`);
+    await c.query(this.#liveView());
+    await this.#storePosition(c, position);
+    await c.query('COMMIT');
+    this.#inSnapshotTx = false;
+  }
+
+  async abortFullSync(): Promise<void> {
+    const c = this.#client;
+    const copy = this.#copy;
+    this.#copy = null;
+    this.#rows = null;
+    this.#snapshot = null;
+    if (!c || this.#failure) return;
+    if (copy) await copy.fail('the snapshot broke off');
+    if (this.#inSnapshotTx) {
+      this.#inSnapshotTx = false;
+      await c.query('ROLLBACK');
+    }
+  }
+
+  async applyCommands(commands: readonly ReplicatedCommand[], position: ReplicationPosition): Promise<UnhandledCommand[] | undefined> {
+    const c = this.#live();
+    let unhandled: UnhandledCommand[] | undefined;
+    const segments = commands.length > 0 ? planBatch(commands) : [];
+    const single = segments.length <= 1 && segments[0]?.kind !== 'barrier';
+    if (single) {
+      // One statement: atomic on its own (the read before it sees only this target's own writes).
+      const seg = segments[0];
+      let changes: RowChanges = { upserts: [], deletes: [], expiries: [] };
+      if (seg && seg.kind === 'apply') {
+        const overlay = new Overlay(seg.fetch, await this.#fetch(c, seg.fetch), this.#now());
+        for (const cmd of seg.commands) {
+          const why = overlay.apply(cmd);
+          if (why !== undefined) (unhandled ??= []).push({ command: cmd, reason: why });
+        }
+        changes = overlay.changes();
+      }
+      await this.#write(c, changes, position);
+    } else {
+      await c.query('BEGIN');
+      try {
+        for (const seg of segments) {
+          if (seg.kind === 'barrier') {
+            const why = await this.#barrier(c, seg.command);
+            if (why !== undefined) (unhandled ??= []).push({ command: seg.command, reason: why });
+            continue;
+          }
+          const overlay = new Overlay(seg.fetch, await this.#fetch(c, seg.fetch), this.#now());
+          for (const cmd of seg.commands) {
+            const why = overlay.apply(cmd);
+            if (why !== undefined) (unhandled ??= []).push({ command: cmd, reason: why });
+          }
+          await this.#write(c, overlay.changes(), position);
+        }
+        await this.#storePosition(c, position);
+        await c.query('COMMIT');
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    }
+    if (unhandled) this.unhandledCommands += unhandled.length;
+    return unhandled;
+  }
+
+  status(status: ReplicaStatus): void {
+    this.#replica = status;
+  }
+
+  async close(): Promise<void> {
+    const c = this.#client;
+    this.#client = null;
+    const reader = this.#reader;
+    this.#reader = null;
+    if (c) {
+      if (this.#inSnapshotTx && !this.#failure) await this.abortFullSync().catch(() => {});
+      await c.end().catch(() => {});
+    }
+    if (reader) await (await reader.catch(() => null))?.end().catch(() => {});
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reads (on a connection of their own; expired keys hidden; `db` defaults to 0)
+
+  /** How far behind the master the target is, as the replica last reported. */
+  get lag(): { bytes: number; ms: number } {
+    return { bytes: this.#replica?.lagBytes ?? 0, ms: this.#replica?.lagMs ?? 0 };
+  }
+
+  /** The stored position (what a restart resumes from). */
+  async storedPosition(): Promise<ReplicationPosition | undefined> {
+    const r = await (await this.#read()).query<{ replid: string; repl_offset: number }>(`SELECT replid, repl_offset FROM ${this.#q.position} WHERE id = 1`);
+    const p = r.rows[0];
+    return p ? { replid: p.replid, offset: Number(p.repl_offset) } : undefined;
+  }
+
+  /** A key's value and expiry, or null when missing or expired. */
+  async get(key: string | Buffer, db = 0): Promise<StoredKey | null> {
+    const k = typeof key === 'string' ? Buffer.from(key) : key;
+    const r = await (await this.#read()).query<RawRow>({
+      text: `SELECT db, key, type, value, expires_at FROM ${this.#q.keys} WHERE db = $1 AND key = $2`,
+      values: [db, k],
+      rowMode: 'array',
+    });
+    const row = r.rows[0];
+    return row && !this.#expired(row) ? toStored(row) : null;
+  }
+
+  /** Every live key of a database (or of all databases), decoded. Reads the whole result at once. */
+  async scan(db?: number): Promise<StoredKey[]> {
+    const r = await (await this.#read()).query<RawRow>({
+      text: `SELECT db, key, type, value, expires_at FROM ${this.#q.keys}${db === undefined ? '' : ' WHERE db = $1'}`,
+      values: db === undefined ? [] : [db],
+      rowMode: 'array',
+    });
+    return r.rows.filter((row) => !this.#expired(row)).map(toStored);
+  }
+
+  /** Rows in a database, expired ones included until their DEL arrives (as Redis's DBSIZE). */
+  async dbsize(db = 0): Promise<number> {
+    const r = await (await this.#read()).query<{ n: number }>(`SELECT count(*)::int AS n FROM ${this.#q.keys} WHERE db = $1`, [db]);
+    return r.rows[0]!.n;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  async #connect(): Promise<pg.Client> {
+    const config: pg.ClientConfig = { ...(this.#o.client ?? {}), types: TYPES };
+    if (this.#o.connectionString) config.connectionString = this.#o.connectionString;
+    const c = new pg.Client(config);
+    c.on('error', (err) => {
+      this.#failure ??= err;
+    });
+    try {
+      await c.connect();
+    } catch (err) {
+      const where = `${c.host ?? '?'}:${c.port ?? '?'}`;
+      throw new SqlTargetError('ERR_SQL_TARGET_UNREACHABLE', `PostgreSQL at ${where} could not be reached: ${(err as Error).message}`, { cause: err });
+    }
+    return c;
+  }
+
+  #read(): Promise<pg.Client> {
+    this.#reader ??= this.#connect();
+    return this.#reader;
+  }
+
+  #check(): void {
+    if (this.#failure) throw this.#failure;
+  }
+
+  #live(): pg.Client {
+    this.#check();
+    if (!this.#client) throw new SqlTargetError('ERR_SQL_TARGET_STATE', 'the PostgreSQL target is not open');
+    return this.#client;
+  }
+
+  #expired(r: RawRow): boolean {
+    return r[4] !== null && r[4] <= this.#now();
+  }
+
+  #liveView(): string {
+    return `CREATE OR REPLACE VIEW ${this.#q.live} AS SELECT db, key, type, value, expires_at FROM ${this.#q.keys}
+      WHERE expires_at IS NULL OR expires_at > (extract(epoch from clock_timestamp()) * 1000)::bigint`;
+  }
+
+  async #fetch(c: pg.Client, refs: readonly KeyRef[]): Promise<StoredRow[]> {
+    if (refs.length === 0) return [];
+    const r = await c.query<RawRow>({ name: `redstack_fetch_${this.#schema}_${this.#t.keys}`, text: this.#sql.fetch, values: [refs.map((f) => f.db), refs.map((f) => f.key)], rowMode: 'array' });
+    return r.rows.map(([db, key, type, value, expiresAt]) => ({ db, key, type: type as StoredRow['type'], value, expiresAt: expiresAt ?? undefined }));
+  }
+
+  async #write(c: pg.Client, ch: RowChanges, position: ReplicationPosition): Promise<void> {
+    const u = ch.upserts;
+    const e = ch.expiries;
+    await c.query({
+      name: `redstack_apply_${this.#schema}_${this.#t.keys}`,
+      text: this.#sql.apply,
+      values: [
+        ch.deletes.map((d) => d.db), ch.deletes.map((d) => d.key),
+        u.map((r) => r.db), u.map((r) => r.key), u.map((r) => r.type), u.map((r) => r.value), u.map((r) => r.expiresAt ?? null),
+        e.map((r) => r.db), e.map((r) => r.key), e.map((r) => r.expiresAt ?? null),
+        position.replid, position.offset,
+      ],
+    });
+  }
+
+  async #storePosition(c: pg.Client, p: ReplicationPosition): Promise<void> {
+    await c.query(`INSERT INTO ${this.#q.position} (id, replid, repl_offset) VALUES (1, $1, $2)
+      ON CONFLICT (id) DO UPDATE SET replid = EXCLUDED.replid, repl_offset = EXCLUDED.repl_offset`, [p.replid, p.offset]);
+  }
+
+  /** FLUSHDB, FLUSHALL, SWAPDB: whole databases, in SQL, inside the batch's transaction. */
+  async #barrier(c: pg.Client, cmd: ReplicatedCommand): Promise<string | undefined> {
+    const k = this.#q.keys;
+    if (cmd.name === 'FLUSHALL') {
+      await c.query(`DELETE FROM ${k}`);
+    } else if (cmd.name === 'FLUSHDB') {
+      await c.query(`DELETE FROM ${k} WHERE db = $1`, [cmd.db]);
+    } else {
+      const a = Number(cmd.args[0]?.toString('latin1'));
+      const b = Number(cmd.args[1]?.toString('latin1'));
+      if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0) return 'SWAPDB with a database that is not a number';
+      if (a === b) return undefined;
+      // Through a db number Redis never uses: the primary key is checked row by row.
+      // (a and b are checked integers: safe to splice.)
+      await c.query(`UPDATE ${k} SET db = -1 WHERE db = ${a}; UPDATE ${k} SET db = ${a} WHERE db = ${b}; UPDATE ${k} SET db = ${b} WHERE db = -1`);
+    }
+    return undefined;
+  }
+}
+
+function toStored(r: RawRow): StoredKey {
+  return { db: r[0], key: r[1], expiresAt: r[4] ?? undefined, ...decodeValue(r[2], r[3]) } as StoredKey;
+}
