@@ -98,6 +98,19 @@ export class PostgresTarget implements Target {
     this.#now = options.now ?? Date.now;
   }
 
+  /**
+   * From a URL as `redstack replicate --to` takes it: postgres://user:pass@host:port/db, with
+   * optional `schema=` and `prefix=` query parameters (removed before the URL goes to pg).
+   */
+  static fromUrl(url: string, options: Omit<PostgresTargetOptions, 'connectionString'> = {}): PostgresTarget {
+    const u = new URL(url);
+    const schema = u.searchParams.get('schema') ?? undefined;
+    const prefix = u.searchParams.get('prefix') ?? undefined;
+    u.searchParams.delete('schema');
+    u.searchParams.delete('prefix');
+    return new PostgresTarget({ ...options, connectionString: u.toString(), ...(schema ? { schema } : {}), ...(prefix !== undefined ? { prefix } : {}) });
+  }
+
   get tables(): TableNames {
     return { ...this.#q };
   }
