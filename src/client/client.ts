@@ -43,6 +43,7 @@ export class Client extends EventEmitter {
   #scripts = new Map<string, Script>();
   /** Epoch of the connection when WATCH was last sent; undefined when nothing is watched. */
   #watchEpoch: number | undefined;
+  #readyWait: Promise<void> | undefined;
 
   constructor(options: ClientOptions) {
     super();
@@ -70,18 +71,23 @@ export class Client extends EventEmitter {
     // After disconnect() the state reads 'ready' until the socket's close event: check #closed first.
     if (this.#closed || this.#main.state === 'closed') return Promise.reject(new NotSentError('client-closed', undefined, 'client is closed'));
     if (this.#main.state === 'ready') return Promise.resolve();
-    return new Promise((resolve, reject) => {
+    // One pair of listeners however many callers wait: a burst of early subscribe() calls must not
+    // add a listener each (MaxListenersExceededWarning at 11).
+    this.#readyWait ??= new Promise<void>((resolve, reject) => {
       const onReady = () => {
         this.#main.off('end', onEnd);
+        this.#readyWait = undefined;
         resolve();
       };
       const onEnd = () => {
         this.#main.off('ready', onReady);
+        this.#readyWait = undefined;
         reject(new NotSentError('client-closed', undefined, 'client closed before it was ready'));
       };
       this.#main.once('ready', onReady);
       this.#main.once('end', onEnd);
     });
+    return this.#readyWait;
   }
 
   /**
