@@ -9,7 +9,7 @@
  * rewinds `pos` to `mark`, the start of the element (a "safe state": nothing of it was emitted), and
  * waits. New chunks are only queued until `needAbs` bytes are present, then joined into one Buffer
  * with the unread tail, once: a 16 MB string arriving in 64 KB chunks is copied once, not 256 times.
- * Values inside one chunk are subarray views, never copies.
+ * Values inside one chunk are views (bytesAt), never copies.
  *
  * The CRC-64 is computed over bytes as they are consumed (never over trailing bytes after the RDB,
  * which in diskless replication belong to the EOF mark).
@@ -17,7 +17,7 @@
 import { Crc64 } from './crc64.js';
 import { RdbError, type RdbErrorCode } from './errors.js';
 import { lzfDecompress } from './encodings/lzf.js';
-import { intText, view } from './encodings/numbers.js';
+import { bytesAt, intText } from './encodings/numbers.js';
 import { RDB_ENC_INT8, RDB_ENC_INT16, RDB_ENC_INT32, RDB_ENC_LZF, RDB_32BITLEN, RDB_64BITLEN } from './constants.js';
 
 /** Thrown by a read that ran out of bytes. A constant, not an Error: no stack is captured. */
@@ -46,6 +46,9 @@ export class ByteReader {
   /** While on a bridge: the chunk it was cut from, and how many bytes of old tail precede it. */
   #chunk: Buffer | null = null;
   #bridgeTail = 0;
+  /** buf.buffer and buf.byteOffset, read once per buf rather than once per element view. */
+  #ab: ArrayBufferLike = EMPTY.buffer;
+  #abOffset = 0;
 
   constructor(
     readonly maxStringLength: number,
@@ -98,6 +101,8 @@ export class ByteReader {
   #install(next: Buffer): void {
     this.base += this.pos;
     this.buf = next;
+    this.#ab = next.buffer;
+    this.#abOffset = next.byteOffset;
     this.pos = 0;
     this.mark = 0;
     this.crcPos = 0;
@@ -112,6 +117,8 @@ export class ByteReader {
     const at = this.pos - this.#bridgeTail;
     this.base += this.#bridgeTail;
     this.buf = this.#chunk;
+    this.#ab = this.#chunk.buffer;
+    this.#abOffset = this.#chunk.byteOffset;
     this.pos = this.mark = this.crcPos = at;
     this.#chunk = null;
   }
@@ -154,7 +161,7 @@ export class ByteReader {
     const p = this.pos;
     if (p + n > this.buf.length) this.short(n);
     this.pos = p + n;
-    return view(this.buf, p, p + n);
+    return bytesAt(this.#ab, this.#abOffset + p, n);
   }
 
   skip(n: number): void {
@@ -260,7 +267,7 @@ export class ByteReader {
       const s = p + 1;
       if (s + b > buf.length) this.short(1 + b);
       this.pos = s + b;
-      return view(buf, s, s + b);
+      return bytesAt(this.#ab, this.#abOffset + s, b);
     }
     if (b >= 0xc0) return this.#encodedString(b & 0x3f, p);
     const n = this.len();

@@ -9,7 +9,7 @@
  * 0xF4 i64 (little-endian). The backlen is skipped by computing its size, not by reading it.
  */
 import { EncodingError } from '../errors.js';
-import { int64LE, scoreFromBytes, view, type Item } from './numbers.js';
+import { int64LE, scoreFromBytes, bytesAt, type Item } from './numbers.js';
 
 const LP_EOF = 0xff;
 const HEADER = 6;
@@ -24,6 +24,8 @@ function backlenSize(len: number): number {
  * `scores`, string elements at odd positions (zset scores) come as numbers, not Buffers.
  */
 export function listpackItems(buf: Buffer, start: number, end: number, out: Item[], scores = false): number {
+  const ab = buf.buffer;
+  const off = buf.byteOffset;
   if (end - start < HEADER + 1) throw bad('shorter than its header');
   const total = buf.readUInt32LE(start);
   if (total !== end - start) throw bad(`total ${total} but the blob has ${end - start} bytes`);
@@ -66,7 +68,7 @@ export function listpackItems(buf: Buffer, start: number, end: number, out: Item
     }
     const s = p + head;
     if (s + len > last) throw bad('string entry past the end');
-    out.push(scores && count & 1 ? scoreFromBytes(buf, s, s + len) : view(buf, s, s + len));
+    out.push(scores && count & 1 ? scoreFromBytes(buf, s, s + len) : bytesAt(ab, off + s, len));
     p = s + len + backlenSize(head + len);
     count++;
   }

@@ -9,7 +9,7 @@
  * Every step is bounds-checked: the blob comes from a file that may be corrupt.
  */
 import { EncodingError } from '../errors.js';
-import { int64LE, scoreFromBytes, view, type Item } from './numbers.js';
+import { int64LE, scoreFromBytes, bytesAt, type Item } from './numbers.js';
 
 const ZIP_END = 0xff;
 const ZIP_BIG_PREVLEN = 0xfe;
@@ -20,6 +20,8 @@ const HEADER = 10;
  * `scores`, string elements at odd positions (zset scores) come as numbers, not Buffers.
  */
 export function ziplistItems(buf: Buffer, start: number, end: number, out: Item[], scores = false): number {
+  const ab = buf.buffer;
+  const off = buf.byteOffset;
   if (end - start < HEADER + 1) throw bad('shorter than its header');
   const zlbytes = buf.readUInt32LE(start);
   if (zlbytes !== end - start) throw bad(`zlbytes ${zlbytes} but the blob has ${end - start} bytes`);
@@ -55,7 +57,7 @@ export function ziplistItems(buf: Buffer, start: number, end: number, out: Item[
       }
     }
     if (p + len > last) throw bad('string entry past the end');
-    out.push(scores && count & 1 ? scoreFromBytes(buf, p, p + len) : view(buf, p, p + len));
+    out.push(scores && count & 1 ? scoreFromBytes(buf, p, p + len) : bytesAt(ab, off + p, len));
     p += len;
     count++;
   }

@@ -5,13 +5,15 @@
  *   len = one byte < 254, or 254 + u32le
  */
 import { EncodingError } from '../errors.js';
-import { view, type Item } from './numbers.js';
+import { bytesAt, type Item } from './numbers.js';
 
 const ZIPMAP_BIGLEN = 254;
 const ZIPMAP_END = 255;
 
 /** Appends field, value, field, value, ... of the zipmap in `buf[start..end)` to `out`; returns pairs. */
 export function zipmapItems(buf: Buffer, start: number, end: number, out: Item[]): number {
+  const ab = buf.buffer;
+  const off = buf.byteOffset;
   if (end - start < 2) throw bad('shorter than its header');
   const declared = buf[start]!;
   let p = start + 1;
@@ -23,14 +25,14 @@ export function zipmapItems(buf: Buffer, start: number, end: number, out: Item[]
     let len: number;
     [len, p] = readLen(buf, p, end);
     if (p + len > end) throw bad('field past the end');
-    out.push(view(buf, p, p + len));
+    out.push(bytesAt(ab, off + p, len));
     p += len;
     // value, preceded by its count of unused trailing bytes
     [len, p] = readLen(buf, p, end);
     if (p >= end) throw bad('value cut short');
     const free = buf[p++]!;
     if (p + len + free > end) throw bad('value past the end');
-    out.push(view(buf, p, p + len));
+    out.push(bytesAt(ab, off + p, len));
     p += len + free;
     pairs++;
   }
