@@ -149,6 +149,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   /** The database a resumed stream continues in (the cached master's db, in Redis's terms). */
   #db = 0;
   #stopTick: () => void;
+  #keepAlive: ReturnType<typeof setInterval>;
 
   constructor(options: ReplicaOptions) {
     super();
@@ -169,6 +170,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     };
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#stopTick = this.#clock.every(Math.min(1000, options.ackIntervalMs ?? 1000), () => this.#tick());
+    // Like an open socket, a replica keeps the process alive until it is closed, also while it waits
+    // to reconnect (the clock's timers are unref'd).
+    this.#keepAlive = setInterval(() => {}, 1 << 30);
     // Start on the next tick, so that listeners attached right after createReplica() see everything.
     this.#started = new Promise((resolve) => process.nextTick(() => void this.#start().then(resolve)));
   }
@@ -643,7 +647,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (this.#stream) this.#db = this.#stream.processedDb;
     this.#stream = null;
     const max = this.#o.reconnect === false ? 0 : this.#o.reconnect?.maxAttempts ?? Infinity;
-    if (this.#attempts >= max) {
+    if (error.fatal || this.#attempts >= max) {
       this.#shutdown(error);
       return;
     }
@@ -687,6 +691,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   async #finish(error: ReplicationError | undefined): Promise<void> {
     this.#stopTick();
+    clearInterval(this.#keepAlive);
     this.#stopFastAcks?.();
     await this.#started;
     if (this.#snapshot?.applies) {

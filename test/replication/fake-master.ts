@@ -34,9 +34,13 @@ export function loadCaptures(): Capture[] {
 }
 
 export interface Script {
-  /** Reply for each command name (upper case); default +OK. PSYNC/SYNC get `payload` instead. */
+  /**
+   * Reply for each command name (upper case); default +OK. PSYNC and SYNC get `payload` instead,
+   * unless PSYNC has a scripted reply here (e.g. -LOADING, or -ERR unknown command to make the
+   * replica fall back to SYNC).
+   */
   replies?: Record<string, string | ((args: string[]) => string)>;
-  /** What PSYNC (or SYNC) gets, cut into these chunks. */
+  /** What PSYNC (or SYNC) gets, cut into these chunks; an empty chunk closes the connection there. */
   payload: Buffer[];
   /** Hold the bytes after this offset of the payload until the replica's first REPLCONF ACK (a diskless master does). */
   holdAfter?: number;
@@ -59,10 +63,19 @@ function serve(script: Script, send: (b: Buffer) => void, log: MasterLog): (chun
       const args = (value as (string | Buffer)[]).map(String);
       log.commands.push(args);
       const name = args[0]!.toUpperCase();
+      const scripted = script.replies?.[name];
+      if (name === 'PSYNC' && scripted !== undefined) {
+        send(Buffer.from(`${typeof scripted === 'function' ? scripted(args) : scripted}\r\n`));
+        return;
+      }
       if (name === 'PSYNC' || name === 'SYNC') {
         const now: Buffer[] = [];
         let pos = 0;
         for (const c of script.payload) {
+          if (c.length === 0) {
+            (script.holdAfter === undefined || pos <= script.holdAfter ? now : held).push(c);
+            continue;
+          }
           const cut = script.holdAfter === undefined ? c.length : Math.max(0, Math.min(c.length, script.holdAfter - pos));
           if (cut > 0) now.push(c.subarray(0, cut));
           if (cut < c.length) held.push(c.subarray(cut));
@@ -86,9 +99,18 @@ function serve(script: Script, send: (b: Buffer) => void, log: MasterLog): (chun
   return (chunk) => decoder.write(chunk);
 }
 
-/** An in-memory connection to a fake master running `script`. Returns the replica's end. */
-export function memoryMaster(script: Script, log: MasterLog = { commands: [] }): { connect: () => Duplex; log: MasterLog } {
-  const connect = () => {
+/**
+ * An in-memory connection to a fake master running `script` (or, per connection, `script(n)` for the
+ * n-th connection, from 0). Returns the replica's end.
+ */
+export function memoryMaster(
+  scriptOrPer: Script | ((n: number) => Script),
+  log: MasterLog = { commands: [] },
+): { connect: () => Duplex; log: MasterLog; connections: number; ends: Duplex[] } {
+  const out = { connect: () => undefined as unknown as Duplex, log, connections: 0, ends: [] as Duplex[] };
+  out.connect = () => {
+    const script = typeof scriptOrPer === 'function' ? scriptOrPer(out.connections) : scriptOrPer;
+    out.connections++;
     let replicaEnd!: Duplex;
     const masterEnd = new Duplex({
       read() {},
@@ -107,10 +129,14 @@ export function memoryMaster(script: Script, log: MasterLog = { commands: [] }):
         cb(err);
       },
     });
-    const onBytes = serve(script, (b) => replicaEnd.push(b), log);
+    const onBytes = serve(script, (b) => {
+      if (b.length === 0) replicaEnd.push(null);
+      else replicaEnd.push(b);
+    }, log);
+    out.ends.push(replicaEnd);
     return replicaEnd;
   };
-  return { connect, log };
+  return out;
 }
 
 /** The same over TCP, one script per connection; chunks are written with a pause between them. */
