@@ -162,6 +162,21 @@ test('stream node: deltas from the master id, SAMEFIELDS entries, deleted entrie
   assert.throws(() => streamNodeEntries(key.subarray(0, 8), lp, []), (e: EncodingError) => e.code === 'ERR_RDB_INTEGRITY');
 });
 
+test('scores of 16-17 significant digits (Redis < 7.2 writes %.17g) equal Number(), ties included', () => {
+  const same = (t: string): void => assert.ok(Object.is(scoreFromBytes(Buffer.from(t), 0, t.length), Number(t)), t);
+  fc.assert(
+    fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer({ min: 16, max: 17 }), (d, p) => {
+      same(d.toPrecision(p));
+      same((d / 1e6).toPrecision(p));
+    }),
+    { numRuns: 5000, seed: 2 },
+  );
+  // Exact binary midpoints with 17 significant digits (round half to even), their neighbours,
+  // leading zeros, and integers beyond 2^53.
+  for (const t of ['9007199254740993.0', '9007199254740995.0', '9007199254740993.5', '900719925474099.35', '9007199254740993',
+    '18014398509481985', '0.00012345678901234567', '-0.10000000000000001', '1.7976931348623157', '123.45000000000000284']) same(t);
+});
+
 test('module ids: name and encoding version', () => {
   assert.deepEqual(decodeModuleId(0xb5eb2dfffadd6c01n), { name: 'test__rdb', encver: 1 });
 });

@@ -63,37 +63,92 @@ export function view(buf: Buffer, start: number, end: number): Buffer {
 }
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+/** Dekker's splitter for 53-bit doubles: 2^27 + 1. */
+const SPLIT = 134217729;
+/** How far from a rounding boundary (relative) the 17-digit path must land to be trusted: 2^-90. */
+const TIE_MARGIN = 2 ** -90;
 
 /**
- * A score stored as text in `buf[start..end)` (ziplist/listpack zsets, type-3 zsets). Plain decimals
- * of at most 15 significant digits are computed as integer / 10^k, which IEEE division rounds
- * exactly as strtod would (both operands are exact); anything else goes through parseScore.
+ * A score stored as text in `buf[start..end)` (ziplist/listpack zsets, type-3 zsets), exactly as
+ * strtod would read it, without making a string in the common cases:
+ * - up to 15 significant digits: integer / 10^k, both exact, so IEEE division rounds as strtod;
+ * - 16 or 17 (Redis before 7.2 writes every non-integer score with %.17g): exactDecimal17;
+ * - anything else (exponents, inf/nan, more digits): parseScore.
  */
 export function scoreFromBytes(buf: Buffer, start: number, end: number): number {
-  // 16+ characters cannot be a <= 15-digit plain decimal: straight to the general parser.
-  if (end - start > 16) return parseScore(buf.toString('latin1', start, end));
+  // "-0.000" + 17 digits is 23 characters: anything longer has too many digits for the fast paths.
+  if (end - start > 24) return parseScore(buf.toString('latin1', start, end));
   let p = start;
   const neg = buf[p] === 0x2d;
   if (neg) p++;
-  let mant = 0;
+  let hi = 0; // the first 9 significant digits
+  let lo = 0; // the next 8 at most
+  let sig = 0;
   let digits = 0;
   let frac = -1;
   for (; p < end; p++) {
-    const c = buf[p]!;
-    if (c >= 0x30 && c <= 0x39) {
-      // Past 15 digits the fast path is inexact: leave now (Redis 7.0 writes 17 with %.17g).
-      if (++digits > 15) break;
-      mant = mant * 10 + (c - 0x30);
+    const c = buf[p]! - 0x30;
+    if (c >= 0 && c <= 9) {
+      digits++;
       if (frac >= 0) frac++;
-    } else if (c === 0x2e && frac < 0) {
+      if (sig === 0 && c === 0) continue;
+      if (++sig <= 9) hi = hi * 10 + c;
+      else if (sig <= 17) lo = lo * 10 + c;
+      else break;
+    } else if (c === -2 && frac < 0) {
       frac = 0;
     } else {
       break;
     }
   }
-  if (p !== end || digits === 0 || frac === 0) return parseScore(buf.toString('latin1', start, end));
-  const v = frac > 0 ? mant / POW10[frac]! : mant;
+  if (p !== end || digits === 0 || frac === 0 || frac > 22) return parseScore(buf.toString('latin1', start, end));
+  let v: number;
+  if (sig <= 15) {
+    const mant = sig > 9 ? hi * POW10[sig - 9]! + lo : hi;
+    v = frac > 0 ? mant / POW10[frac]! : mant;
+  } else {
+    v = exactDecimal17(hi, lo, sig - 9, frac);
+    if (v !== v) return parseScore(buf.toString('latin1', start, end));
+  }
   return neg ? -v : v;
+}
+
+/**
+ * (a * 10^nb + b) / 10^k correctly rounded, for a of 9 digits, nb of 7 or 8 (16-17 significant
+ * digits: the integer M may exceed 2^53) and k <= 22; NaN when the result lies too close to a
+ * rounding boundary to decide here (then the caller asks strtod).
+ *
+ * M is formed exactly as hi + lo (hi = M rounded), the quotient as q1 + q2 with q1 = hi / 10^k and
+ * q2 the exact remainder M - q1 * 10^k (Dekker's product) divided by 10^k. q1 + q2 is within
+ * 2^-100 (relative) of M / 10^k, so its rounding is M / 10^k's unless the exact sum sits within
+ * TIE_MARGIN of a boundary: that is tested by rounding the sum nudged both ways.
+ */
+function exactDecimal17(a: number, b: number, nb: number, k: number): number {
+  const t = POW10[nb]!;
+  // a * t < 2^57 may round; its error is recovered exactly from a's 15-bit halves (products < 2^42).
+  const p = a * t;
+  const a1 = Math.floor(a / 32768);
+  const r = a1 * t * 32768 - p + (a - a1 * 32768) * t + b;
+  const hi = p + r;
+  const lo = r - (hi - p);
+  if (k === 0) return hi;
+  const d = POW10[k]!;
+  const q1 = hi / d;
+  // ph + pl = q1 * d exactly (Dekker).
+  let c = SPLIT * q1;
+  const qh = c - (c - q1);
+  const ql = q1 - qh;
+  c = SPLIT * d;
+  const dh = c - (c - d);
+  const dl = d - dh;
+  const ph = q1 * d;
+  const pl = qh * dh - ph + qh * dl + ql * dh + ql * dl;
+  const q2 = (hi - ph - pl + lo) / d;
+  const s = q1 + q2;
+  const err = q2 - (s - q1);
+  const margin = Math.abs(s) * TIE_MARGIN;
+  if (s + (err + margin) !== s || s + (err - margin) !== s) return Number.NaN;
+  return s;
 }
 
 /** An item as a zset score: strings are parsed as Redis prints doubles ("inf", "-inf", "nan"). */
