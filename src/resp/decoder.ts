@@ -145,6 +145,25 @@ export class RespDecoder {
   }
 
   /**
+   * Makes the decoder independent of the memory of the chunks it was given, so that a reader may
+   * reuse that memory for its next read: the unparsed rest of the last chunk (a partial line, a
+   * few bytes) is copied. Returns false when that is not possible: bulk strings returned as views
+   * (returnBuffers), or a bulk string over GATHER_IN_PLACE being collected as views.
+   */
+  detach(): boolean {
+    if (this.#returnBuffers || (this.#bulk !== null && this.#bulk.parts !== null)) return false;
+    if (this.#pos < this.#buf.length) {
+      this.#base += this.#pos;
+      this.#buf = Buffer.from(this.#buf.subarray(this.#pos));
+    } else {
+      this.#base += this.#buf.length;
+      this.#buf = EMPTY;
+    }
+    this.#pos = 0;
+    return true;
+  }
+
+  /**
    * The unfilled rest of a bulk string being gathered in place, or null. A reader may read the next
    * bytes of the stream straight into it and pass that view (or a prefix of it) to write(), which
    * then copies nothing: a large value crosses from the kernel into its final Buffer once.
