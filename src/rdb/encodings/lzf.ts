@@ -19,11 +19,9 @@ export function lzfDecompress(src: Buffer, start: number, end: number, outLength
       const n = ctrl + 1;
       if (op + n > outLength) throw corrupt('literal run past the declared length');
       if (ip + n > end) throw corrupt('literal run past the end of the block');
-      if (n < 16) {
-        for (let i = 0; i < n; i++) out[op + i] = src[ip + i]!;
-      } else {
-        src.copy(out, op, ip, ip + n);
-      }
+      // At most 32 bytes: a loop beats Buffer#copy's per-call cost (measured: the copy calls were
+      // a third of decompression time).
+      for (let i = 0; i < n; i++) out[op + i] = src[ip + i]!;
       ip += n;
       op += n;
     } else {

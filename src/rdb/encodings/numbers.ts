@@ -29,8 +29,29 @@ export function itemBuffer(item: Item): Buffer {
   return typeof item === 'object' ? item : intText(item);
 }
 
-/** Decimal text of an integer as a Buffer (a pooled allocation: cheaper than Buffer.from(string)). */
+/**
+ * Decimal text of an integer as a Buffer (a pooled allocation: cheaper than Buffer.from(string)).
+ * Digits are written straight into it: `'' + n` would go through V8's number-to-string cache, which
+ * keeps each new string alive past the next scavenge or two, so that ~1 M integer elements became
+ * several MB of promoted garbage (and a young generation grown to its maximum).
+ */
 export function intText(n: number | bigint): Buffer {
+  if (typeof n !== 'number' || n > 0x7fffffff || n < -0x7fffffff) return bigText(n);
+  let v = n < 0 ? -n : n;
+  let len = n < 0 ? 2 : 1;
+  for (let x = v; x >= 10; x = (x / 10) | 0) len++;
+  const b = Buffer.allocUnsafe(len);
+  let p = len;
+  do {
+    const q = (v / 10) | 0;
+    b[--p] = 0x30 + v - q * 10;
+    v = q;
+  } while (v !== 0);
+  if (n < 0) b[0] = 0x2d;
+  return b;
+}
+
+function bigText(n: number | bigint): Buffer {
   const s = '' + n;
   const b = Buffer.allocUnsafe(s.length);
   for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
