@@ -14,7 +14,7 @@
  * A big collection may come in several "key" lines with "part" 0, 1, …: they add up.
  *
  * Resuming (files only): every command line carries its offset, and the replid lives in a small
- * sidecar FILE.pos, rewritten (write + rename) whenever it changes. On open the file's last complete
+ * sidecar FILE.pos, rewritten (write + rename) whenever it changes and when a snapshot begins. On open the file's last complete
  * line says exactly where it stopped: a command -> its offset, a loaded/position line -> its own
  * fields; a half-written last line is cut off; a snapshot that was interrupted gets an "abort" line
  * and the position from before it. So the position is always that of the data, never ahead of it.
@@ -81,6 +81,8 @@ export class JsonlTarget implements Target {
   readonly #stream: Writable | undefined;
   #fd: number | undefined;
   #replid: string | undefined;
+  /** The position of the data written so far. */
+  #position: ReplicationPosition | undefined;
   #inSnapshot = false;
 
   constructor(options: JsonlTargetOptions) {
@@ -91,7 +93,14 @@ export class JsonlTarget implements Target {
 
   open(): ReplicationPosition | undefined {
     if (!this.#file) return undefined;
-    this.#fd = openSync(this.#file, existsSync(this.#file) ? 'r+' : 'w+');
+    this.#position = this.#resume();
+    return this.#position;
+  }
+
+  /** Opens the file and works out where its data stands (see the file comment). */
+  #resume(): ReplicationPosition | undefined {
+    const file = this.#file!;
+    this.#fd = openSync(file, existsSync(file) ? 'r+' : 'w+');
     const saved = this.#readPos();
     const last = this.#lastLine();
     if (!last) return undefined;
@@ -114,6 +123,8 @@ export class JsonlTarget implements Target {
 
   beginFullSync(info: FullSyncInfo): Promise<void> | void {
     this.#inSnapshot = true;
+    // If this snapshot never completes, the data stands where it stood before it: say so in FILE.pos.
+    if (this.#position) this.#savePos(this.#position);
     return this.#write([{ type: 'fullsync', replid: info.replid, offset: info.offset, transfer: info.transfer }]);
   }
 
@@ -131,6 +142,7 @@ export class JsonlTarget implements Target {
     this.#inSnapshot = false;
     const r = this.#write([{ type: 'loaded', replid: position.replid, offset: position.offset }]);
     this.#savePos(position);
+    this.#position = position;
     return r;
   }
 
@@ -148,6 +160,7 @@ export class JsonlTarget implements Target {
       this.#savePos(position);
     }
     for (const c of commands) lines.push({ type: 'command', db: c.db, name: c.name, args: c.args.map(bin), offset: c.offset });
+    this.#position = position;
     if (lines.length === 0) return;
     return this.#write(lines);
   }
