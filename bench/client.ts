@@ -11,7 +11,8 @@
  *              starts the next (the talk's bench:async(N, C)); C = 100 and 1 000.
  *              vs `redis-benchmark -c 1 -P C -t set,get` (batches of C, not a rolling window: reference only).
  * - pipeline:  N GETs in explicit batches of 1 000, one batch at a time; vs `redis-benchmark -c 1 -P 1000 -t get`.
- * - values:    SET+GET of 1 KB and 100 KB values with V in flight; vs `redis-benchmark -c V -d SIZE -t set,get`.
+ * - values:    SET+GET of 1 KB and 100 KB values with V in flight; vs `redis-benchmark -c 1 -P V -d SIZE
+ *              -t set,get` (one connection), and `-c V` (V connections) for reference.
  *
  * ioredis runs twice, with enableAutoPipelining off and on; each row reports the better of the two
  * and names it. node-redis auto-pipelines by itself (commands of one tick share a write).
@@ -49,8 +50,10 @@ interface Shape {
   ops: number;
   /** Runs the shape once on a driver. */
   run(d: Driver): Promise<void>;
-  /** redis-benchmark arguments whose rate is this shape's limit, and how many commands it issues. */
+  /** redis-benchmark arguments whose rate is this shape's limit (one connection, as every contender). */
   limit?: { label: string; args: string[] };
+  /** Another redis-benchmark configuration shown for reference (not used for the targets). */
+  reference?: { label: string; args: string[] };
 }
 
 const KEY = 'bench:key';
@@ -88,6 +91,8 @@ export async function run(opts: RunOptions): Promise<void> {
     if (s.limit && (!whoArg || whoArg.includes('redis-benchmark'))) {
       const limit = s.limit;
       contenders.push({ who: 'redis-benchmark', shape: s.name, run: async () => redisBenchmark(server.port, limit.args) });
+      const ref = s.reference;
+      if (ref) contenders.push({ who: `redis-benchmark ${ref.label}`, shape: s.name, run: async () => redisBenchmark(server.port, ref.args) });
     }
     const got = await runRounds(rounds, contenders, (x) => process.stderr.write(`  ${x.shape} ${x.who}: ${Math.round(x.rate)}/s\n`));
     samples.push(...got);
@@ -109,8 +114,8 @@ function makeShapes(scale: number): Shape[] {
   const syncN = n(20_000);
   const asyncN = n(20_000);
   const pipeN = n(100_000);
-  const kb1N = n(20_000);
-  const kb100N = n(4_000);
+  const kb1N = n(60_000);
+  const kb100N = n(10_000);
   const shapes: Shape[] = [
     {
       name: 'sync SET+GET',
@@ -136,13 +141,25 @@ function makeShapes(scale: number): Shape[] {
       },
       limit: { label: '-c 1 -P 1000', args: ['-c', '1', '-P', '1000', '-n', String(pipeN), '-t', 'get'] },
     },
-    asyncShape('1kb SET+GET (16 in flight)', kb1N, 16, 'v'.repeat(1024), ['-c', '16', '-n', String(kb1N / 2), '-d', '1024', '-t', 'set,get']),
-    asyncShape('100kb SET+GET (4 in flight)', kb100N, 4, 'v'.repeat(100 * 1024), ['-c', '4', '-n', String(kb100N / 2), '-d', String(100 * 1024), '-t', 'set,get']),
+    valueShape('1kb SET+GET (16 in flight)', kb1N, 16, 1024),
+    valueShape('100kb SET+GET (4 in flight)', kb100N, 4, 100 * 1024),
   ];
   return shapes;
 }
 
 const BATCH: readonly string[] = Array.from({ length: 1000 }, () => KEY);
+
+/**
+ * SET+GET of `size`-byte values with `inFlight` outstanding on one connection. The limit is
+ * redis-benchmark on one connection with as many commands outstanding (`-c 1 -P n`, in batches);
+ * `-c n` (n connections, one command outstanding on each) is shown for reference.
+ */
+function valueShape(name: string, total: number, inFlight: number, size: number): Shape {
+  const n = String(total / 2);
+  const shape = asyncShape(name, total, inFlight, 'v'.repeat(size), ['-c', '1', '-P', String(inFlight), '-n', n, '-d', String(size), '-t', 'set,get']);
+  shape.reference = { label: `-c ${inFlight}`, args: ['-c', String(inFlight), '-n', n, '-d', String(size), '-t', 'set,get'] };
+  return shape;
+}
 
 /**
  * N commands, SET and GET alternating on one key, with exactly `inFlight` outstanding: each reply
@@ -248,7 +265,8 @@ function bestOfModes(rows: Row[]): Row[] {
 /** The issue's targets, checked against the medians. */
 function checkTargets(rows: Row[]): string[] {
   const out: string[] = [];
-  const get = (shape: string, who: string) => rows.find((r) => r.shape.split(' ')[0] === shape && r.who.startsWith(who))?.median;
+  const get = (shape: string, who: string) =>
+    rows.find((r) => r.shape.split(' ')[0] === shape && (who === 'redis-benchmark' ? r.who === who : r.who.startsWith(who)))?.median;
   const verdict = (label: string, mine: number | undefined, other: number | undefined, need: number) => {
     if (mine === undefined || other === undefined) return;
     const ratio = mine / other;
