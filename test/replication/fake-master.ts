@@ -11,6 +11,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RespDecoder, type RespValue } from '../../src/resp/index.js';
 
+/** Sent through `send` to mean: close the connection here. */
+const CLOSE = Buffer.alloc(0);
+
 export const CAPTURES = '/work/shared/rdb-fixtures/generated-redis-7.0.15';
 
 export interface Capture {
@@ -40,8 +43,10 @@ export interface Script {
    * replica fall back to SYNC).
    */
   replies?: Record<string, string | ((args: string[]) => string)>;
-  /** What PSYNC (or SYNC) gets, cut into these chunks; an empty chunk closes the connection there. */
+  /** What PSYNC (or SYNC) gets, cut into these chunks. */
   payload: Buffer[];
+  /** Close the connection once the (unheld) payload is sent: a link lost at that point. */
+  closeAfter?: boolean;
   /** Hold the bytes after this offset of the payload until the replica's first REPLCONF ACK (a diskless master does). */
   holdAfter?: number;
 }
@@ -72,16 +77,13 @@ function serve(script: Script, send: (b: Buffer) => void, log: MasterLog): (chun
         const now: Buffer[] = [];
         let pos = 0;
         for (const c of script.payload) {
-          if (c.length === 0) {
-            (script.holdAfter === undefined || pos <= script.holdAfter ? now : held).push(c);
-            continue;
-          }
           const cut = script.holdAfter === undefined ? c.length : Math.max(0, Math.min(c.length, script.holdAfter - pos));
           if (cut > 0) now.push(c.subarray(0, cut));
           if (cut < c.length) held.push(c.subarray(cut));
           pos += c.length;
         }
         sendChunks(now);
+        if (script.closeAfter) send(CLOSE);
         return;
       }
       if (name === 'REPLCONF' && args[1]?.toUpperCase() === 'ACK') {
@@ -130,8 +132,8 @@ export function memoryMaster(
       },
     });
     const onBytes = serve(script, (b) => {
-      if (b.length === 0) replicaEnd.push(null);
-      else replicaEnd.push(b);
+      if (b === CLOSE) replicaEnd.push(null);
+      else if (b.length > 0) replicaEnd.push(b);
     }, log);
     out.ends.push(replicaEnd);
     return replicaEnd;
@@ -154,6 +156,10 @@ export async function tcpMaster(script: Script): Promise<{ port: number; log: Ma
         () =>
           new Promise<void>((resolve) => {
             if (socket.destroyed) return resolve();
+            if (b === CLOSE) {
+              socket.end();
+              return resolve();
+            }
             socket.write(b, () => setTimeout(resolve, 2));
           }),
       );

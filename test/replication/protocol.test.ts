@@ -11,7 +11,6 @@ import { createReplica, type ClosedEvent, type Replica, type ReplicaOptions } fr
 import { loadCaptures, memoryMaster, type Script } from './fake-master.js';
 
 const [diskless, disk] = loadCaptures();
-const EMPTY = Buffer.alloc(0);
 
 /** Offsets in a capture: the end of the +FULLRESYNC line, the start of the stream. */
 function layout(bytes: Buffer): { replyEnd: number; streamStart: number } {
@@ -160,7 +159,7 @@ describe('resuming', () => {
     for (const cutAt of [streamStart + 5, streamStart + 200, streamStart + 333, cap.bytes.length - 3]) {
       let asked = -1;
       const { master, replica, seen } = start((n) =>
-        n === 0 ? { payload: [cap.bytes.subarray(0, cutAt), EMPTY] } : {
+        n === 0 ? { payload: [cap.bytes.subarray(0, cutAt)], closeAfter: true } : {
           replies: {
             PSYNC: (a) => {
               asked = Number(a[2]);
@@ -190,7 +189,7 @@ describe('resuming', () => {
     const execAt = cap.bytes.indexOf('*1\r\n$4\r\nEXEC\r\n', streamStart);
     let asked = -1;
     const { master, replica, seen } = start((n) =>
-      n === 0 ? { payload: [cap.bytes.subarray(0, execAt + 3), EMPTY] } : {
+      n === 0 ? { payload: [cap.bytes.subarray(0, execAt + 3)], closeAfter: true } : {
         replies: {
           PSYNC: (a) => {
             asked = Number(a[2]);
