@@ -1,6 +1,7 @@
 /**
- * PostgresTarget against a real Redis 7 master: the shared target conformance suite, in a schema of
- * its own (random name) on the machine's PostgreSQL, dropped afterwards.
+ * PostgresTarget against a real Redis 7 master: the shared target conformance suite, with group
+ * commit (the default) and with a commit per batch, each in a schema of its own (random name) on the
+ * machine's PostgreSQL, dropped afterwards.
  *
  * PostgreSQL: REDSTACK_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/test (trust auth; CI's
  * .ci/run starts the server when it is installed but not running). When it cannot be reached the
@@ -12,7 +13,6 @@ import { PostgresTarget } from '../../src/replication/targets/postgres.js';
 import { runTargetConformance } from './target-conformance.js';
 
 const url = process.env.REDSTACK_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `redstack_test_${randomBytes(6).toString('hex')}`;
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
@@ -31,9 +31,12 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-runTargetConformance({
-  name: 'postgres',
-  check: () => admin(async (c) => void (await c.query('SELECT 1'))),
-  create: (options) => new PostgresTarget({ connectionString: url, schema, ...options }),
-  destroy: () => admin(async (c) => void (await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))).catch(() => {}),
-});
+for (const pipeline of [true, false]) {
+  const schema = `redstack_test_${randomBytes(6).toString('hex')}`;
+  runTargetConformance({
+    name: pipeline ? 'postgres (group commit)' : 'postgres (commit per batch)',
+    check: () => admin(async (c) => void (await c.query('SELECT 1'))),
+    create: (options) => new PostgresTarget({ connectionString: url, schema, pipeline, ...options }),
+    destroy: () => admin(async (c) => void (await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))).catch(() => {}),
+  });
+}

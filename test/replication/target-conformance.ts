@@ -158,15 +158,18 @@ export async function compareWithMaster(port: number, target: ReadableTarget, db
   return compared;
 }
 
-/** Waits until the replica has applied (so the target has committed) everything the master wrote. */
-async function waitCaughtUp(port: number, replica: Replica, timeoutMs = 20_000): Promise<void> {
+/**
+ * Waits until the replica has applied everything the master wrote, and the target has stored it
+ * (a target may commit after applyCommands returns: PostgreSQL's group commit).
+ */
+async function waitCaughtUp(port: number, replica: Replica, target: ReadableTarget, timeoutMs = 20_000): Promise<void> {
   const c = createClient({ port });
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const want = await masterOffset(c);
-      if ((replica.position?.offset ?? -1) >= want && replica.state === 'streaming') return;
-      if (Date.now() > deadline) throw new Error(`replica at ${replica.position?.offset} (${replica.state}), master at ${want}`);
+      if ((replica.position?.offset ?? -1) >= want && replica.state === 'streaming' && ((await target.storedPosition())?.offset ?? -1) >= want) return;
+      if (Date.now() > deadline) throw new Error(`replica at ${replica.position?.offset} (${replica.state}), stored ${(await target.storedPosition())?.offset}, master at ${want}`);
       await sleep(20);
     }
   } finally {
@@ -295,7 +298,7 @@ export function runTargetConformance(h: TargetHarness): void {
         watch(replica);
         const fullsyncs: string[] = [];
         replica.on('fullsync', (i) => fullsyncs.push(i.replid));
-        await waitCaughtUp(master.port, replica, 30_000);
+        await waitCaughtUp(master.port, replica, target, 30_000);
         assert.equal(fullsyncs.length, 1);
         const n = await compareWithMaster(master.port, target);
         assert.ok(n > 100, `compared ${n} keys`);
@@ -312,19 +315,19 @@ export function runTargetConformance(h: TargetHarness): void {
         await runWorkload(master.port, { seed: 23, ops: 2000, shortTtls: false });
         // Short TTLs from the first phase have expired by now, and the master's DELs travelled.
         await sleep(1600);
-        await waitCaughtUp(master.port, replica!);
+        await waitCaughtUp(master.port, replica!, target!);
         const n = await compareWithMaster(master.port, target!);
         assert.ok(n > 100, `compared ${n} keys`);
         await admin.cmd(['FLUSHALL']);
         await runWorkload(master.port, { seed: 24, ops: 1500, shortTtls: false });
-        await waitCaughtUp(master.port, replica!);
+        await waitCaughtUp(master.port, replica!, target!);
         await compareWithMaster(master.port, target!);
         noUnhandled();
       });
 
       await t.test('reads hide keys whose TTL has passed', async () => {
         await admin.cmd(['SET', 'soon-gone', 'v', 'PX', '600000']);
-        await waitCaughtUp(master.port, replica!);
+        await waitCaughtUp(master.port, replica!, target!);
         assert.notEqual(await target!.get('soon-gone'), null);
         const later = h.create({ now: () => Date.now() + 3_600_000 });
         // A second handle on the same storage, only for reading: open it without a replica.
@@ -359,7 +362,7 @@ export function runTargetConformance(h: TargetHarness): void {
         const events: string[] = [];
         replica.on('continue', () => events.push('continue'));
         replica.on('fullsync', () => events.push('fullsync'));
-        await waitCaughtUp(master.port, replica);
+        await waitCaughtUp(master.port, replica, target);
         assert.deepEqual(events, ['continue']);
         const after = await syncStats(admin);
         assert.equal(after.full, before.full, 'no new full sync');

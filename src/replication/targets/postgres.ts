@@ -15,10 +15,13 @@
  *     primary key is built in one sorted pass, the old table dropped, the new one renamed and the
  *     position stored, and COMMIT. An abort is a CopyFail and a ROLLBACK: the old data was never
  *     touched, and readers of the old table are not blocked until the swap.
- *   - Each batch of commands costs one or two round trips: a SELECT of the rows the batch reads
- *     (none when it only SETs or DELs), then one statement that deletes, upserts, updates expiries
- *     (unnest() arrays, data-modifying CTEs) and stores the position, atomically. Batches with
- *     FLUSHDB/FLUSHALL/SWAPDB run as BEGIN ... COMMIT with those in between.
+ *   - Commands are applied in memory on the rows they touch (read with one SELECT per batch, none
+ *     when a batch only SETs or DELs) and written by one statement that deletes, upserts, updates
+ *     expiries (unnest() arrays, data-modifying CTEs) and stores the position, atomically. Writes
+ *     are group commits (option `pipeline`, on by default): one is in flight at a time, and the
+ *     batches that arrive meanwhile go into the next one, so a write costs one round trip however
+ *     small the replica's batches are, and the target batches more as the rate rises. Batches with
+ *     FLUSHDB/FLUSHALL/SWAPDB wait for the pipeline, then run as BEGIN ... COMMIT.
  *   - synchronous_commit = off for the target's session by default: PostgreSQL may lose the last
  *     commits in a crash of its own, but never separates data from its position, so the replica
  *     resumes from an earlier offset (the master resends the rest); `synchronousCommit: true` to wait
@@ -27,12 +30,13 @@
  * Limits: PostgreSQL's btree refuses index entries above ~2.7 KB, so a key longer than that fails
  * the batch (or the snapshot) that writes it; SQLite has no such limit.
  */
+import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type {
   FullSyncInfo, ReplicaStatus, ReplicatedCommand, ReplicationPosition, SnapshotKey, Target, UnhandledCommand,
 } from './target.js';
 import { decodeValue, type RedisValue } from './sql/codec.js';
-import { planBatch, type KeyRef } from './sql/command-keys.js';
+import { planBatch, type KeyRef, type Segment } from './sql/command-keys.js';
 import { Overlay, type RowChanges, type StoredRow } from './sql/overlay.js';
 import { CopyIn, CopyRows } from './sql/pg-copy.js';
 import { SnapshotRows } from './sql/snapshot-rows.js';
@@ -49,6 +53,17 @@ export interface PostgresTargetOptions {
   prefix?: string;
   /** Wait for WAL flush on every commit (default false: see the file comment). */
   synchronousCommit?: boolean;
+  /**
+   * Group commit (default true): applyCommands returns once its commands are applied in memory and
+   * the write is started; one write is in flight at a time, and batches that arrive meanwhile go
+   * into the next one. Data and position are still written together, so what PostgreSQL holds is
+   * always consistent, but the replica's position (and its ACKs to the master) may run ahead of what
+   * is committed by up to `maxPendingCommands`; a crash resumes from the committed position. The
+   * 'commit' event tells what is committed. false: every call waits for its own commit.
+   */
+  pipeline?: boolean;
+  /** With `pipeline`: commands held in memory before applyCommands waits for the write in flight (default 50 000). */
+  maxPendingCommands?: number;
   /** COPY data sent per message during a full sync (default 256 KiB). */
   copyChunkBytes?: number;
   /** Wall clock (ms since epoch) for reads that hide expired keys, and relative TTLs. Default Date.now. */
@@ -68,7 +83,12 @@ const TYPES = {
   },
 } as pg.CustomTypesConfig;
 
-export class PostgresTarget implements Target {
+export interface PostgresTargetEvents {
+  /** Everything up to `position` is committed in PostgreSQL (after each write). */
+  commit: [position: ReplicationPosition];
+}
+
+export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implements Target {
   readonly #o: PostgresTargetOptions;
   readonly #schema: string;
   readonly #t: TableNames;
@@ -84,12 +104,23 @@ export class PostgresTarget implements Target {
   #inSnapshotTx = false;
   #replica: ReplicaStatus | undefined;
   #sql!: { apply: string; fetch: string };
+  /** Commands applied in memory, not yet handed to PostgreSQL. */
+  #pending: Overlay | null = null;
+  /** The position that goes with what is pending. */
+  #pendingPosition: ReplicationPosition | undefined;
+  /** The position of the last write started. */
+  #written: ReplicationPosition | undefined;
+  /** The write in flight, if any. */
+  #inflight: Promise<void> | null = null;
+  /** applyCommands is reading rows for the pending overlay: it is not complete. */
+  #applying = false;
   /** Snapshot keys not stored (module values), over the target's life. */
   unsupportedKeys = 0;
   /** Commands reported unhandled, over the target's life. */
   unhandledCommands = 0;
 
   constructor(options: PostgresTargetOptions) {
+    super();
     this.#o = options;
     this.#schema = checkIdentifier('schema', options.schema ?? 'public');
     this.#t = tableNames(options.prefix ?? 'redstack_');
@@ -122,6 +153,9 @@ export class PostgresTarget implements Target {
     const c = await this.#connect();
     this.#client = c;
     if (!this.#o.synchronousCommit) await c.query('SET synchronous_commit = off');
+    // Every statement here looks rows up by primary key: a generic plan is right, and planning the
+    // apply statement for each batch would cost more than running it.
+    await c.query('SET plan_cache_mode = force_generic_plan');
     const q = this.#q;
     if (this.#schema !== 'public') await c.query(`CREATE SCHEMA IF NOT EXISTS "${this.#schema}"`);
     await c.query(`
@@ -161,6 +195,7 @@ export class PostgresTarget implements Target {
 
   async beginFullSync(_info: FullSyncInfo): Promise<void> {
     const c = this.#live();
+    await this.#drain();
     if (this.#inSnapshotTx) await this.abortFullSync();
     const q = this.#q;
     await c.query('BEGIN');
@@ -203,6 +238,8 @@ export class PostgresTarget implements Target {
     // The key index is built before the old table goes, under a temporary name: readers of the old
     // table are blocked only from the DROP to the COMMIT.
     await c.query(`ALTER TABLE ${q.loading} ADD CONSTRAINT "${t.loading}_pkey" PRIMARY KEY (db, key)`);
+    // Statistics now, not when autovacuum gets to it: the planner must know the table is big.
+    await c.query(`ANALYZE ${q.loading}`);
     await c.query(`DROP VIEW IF EXISTS ${q.live};
       DROP TABLE ${q.keys};
       ALTER TABLE ${q.loading} RENAME TO "${t.keys}";
@@ -211,6 +248,8 @@ export class PostgresTarget implements Target {
     await this.#storePosition(c, position);
     await c.query('COMMIT');
     this.#inSnapshotTx = false;
+    this.#written = position;
+    this.#committed(position);
   }
 
   async abortFullSync(): Promise<void> {
@@ -229,46 +268,105 @@ export class PostgresTarget implements Target {
 
   async applyCommands(commands: readonly ReplicatedCommand[], position: ReplicationPosition): Promise<UnhandledCommand[] | undefined> {
     const c = this.#live();
-    let unhandled: UnhandledCommand[] | undefined;
     const segments = commands.length > 0 ? planBatch(commands) : [];
-    const single = segments.length <= 1 && segments[0]?.kind !== 'barrier';
-    if (single) {
-      // One statement: atomic on its own (the read before it sees only this target's own writes).
+    let unhandled: UnhandledCommand[] | undefined;
+    if (segments.some((seg) => seg.kind === 'barrier')) {
+      // Whole-database commands: after everything pending, the batch as one transaction of its own.
+      await this.#drain();
+      unhandled = await this.#applyInTransaction(c, segments, position);
+      this.#committed(position);
+    } else {
       const seg = segments[0];
-      let changes: RowChanges = { upserts: [], deletes: [], expiries: [] };
       if (seg && seg.kind === 'apply') {
+        const ov = (this.#pending ??= new Overlay([], [], 0));
+        ov.now = this.#now();
+        // Read what the overlay does not hold yet. The query queues behind the write in flight on
+        // the same connection, so it sees that write's rows. Meanwhile that write may complete: the
+        // overlay must not be taken for the next write before this batch is in it (#applying).
+        const need = ov.unknown(seg.fetch);
+        if (need.length > 0) {
+          this.#applying = true;
+          try {
+            ov.load(need, await this.#fetch(c, need));
+          } finally {
+            this.#applying = false;
+          }
+        }
+        for (const cmd of seg.commands) {
+          const why = ov.apply(cmd);
+          if (why !== undefined) (unhandled ??= []).push({ command: cmd, reason: why });
+        }
+      }
+      this.#pendingPosition = position;
+      this.#flush();
+      const held = this.#pending?.commands ?? 0;
+      if (this.#o.pipeline === false || held >= (this.#o.maxPendingCommands ?? 50_000)) await this.#drain();
+    }
+    if (unhandled) this.unhandledCommands += unhandled.length;
+    return unhandled;
+  }
+
+  /** Starts writing what is pending (one write in flight at a time; what comes meanwhile waits for the next). */
+  #flush(): void {
+    if (this.#inflight || this.#failure || this.#applying) return;
+    const ov = this.#pending;
+    const position = this.#pendingPosition;
+    if (!ov && (!position || position === this.#written)) return;
+    this.#pending = null;
+    this.#written = position;
+    const changes = ov ? ov.changes() : { upserts: [], deletes: [], expiries: [] };
+    this.#inflight = this.#write(this.#client!, changes, position!).then(
+      () => {
+        this.#inflight = null;
+        this.#committed(position!);
+        this.#flush();
+      },
+      (err: Error) => {
+        this.#inflight = null;
+        this.#failure ??= err;
+      },
+    );
+  }
+
+  /** Waits until everything applied so far is committed. Throws the write's error if one failed. */
+  async #drain(): Promise<void> {
+    for (;;) {
+      this.#flush();
+      const w = this.#inflight;
+      if (!w) break;
+      await w;
+    }
+    this.#check();
+  }
+
+  #committed(position: ReplicationPosition): void {
+    if (this.listenerCount('commit') > 0) this.emit('commit', { ...position });
+  }
+
+  async #applyInTransaction(c: pg.Client, segments: Segment[], position: ReplicationPosition): Promise<UnhandledCommand[] | undefined> {
+    let unhandled: UnhandledCommand[] | undefined;
+    await c.query('BEGIN');
+    try {
+      for (const seg of segments) {
+        if (seg.kind === 'barrier') {
+          const why = await this.#barrier(c, seg.command);
+          if (why !== undefined) (unhandled ??= []).push({ command: seg.command, reason: why });
+          continue;
+        }
         const overlay = new Overlay(seg.fetch, await this.#fetch(c, seg.fetch), this.#now());
         for (const cmd of seg.commands) {
           const why = overlay.apply(cmd);
           if (why !== undefined) (unhandled ??= []).push({ command: cmd, reason: why });
         }
-        changes = overlay.changes();
+        await this.#write(c, overlay.changes(), position);
       }
-      await this.#write(c, changes, position);
-    } else {
-      await c.query('BEGIN');
-      try {
-        for (const seg of segments) {
-          if (seg.kind === 'barrier') {
-            const why = await this.#barrier(c, seg.command);
-            if (why !== undefined) (unhandled ??= []).push({ command: seg.command, reason: why });
-            continue;
-          }
-          const overlay = new Overlay(seg.fetch, await this.#fetch(c, seg.fetch), this.#now());
-          for (const cmd of seg.commands) {
-            const why = overlay.apply(cmd);
-            if (why !== undefined) (unhandled ??= []).push({ command: cmd, reason: why });
-          }
-          await this.#write(c, overlay.changes(), position);
-        }
-        await this.#storePosition(c, position);
-        await c.query('COMMIT');
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => {});
-        throw err;
-      }
+      await this.#storePosition(c, position);
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw err;
     }
-    if (unhandled) this.unhandledCommands += unhandled.length;
+    this.#written = position;
     return unhandled;
   }
 
@@ -276,16 +374,21 @@ export class PostgresTarget implements Target {
     this.#replica = status;
   }
 
+  /** Commits what is pending, then closes the connections. Throws if the last writes failed. */
   async close(): Promise<void> {
     const c = this.#client;
+    let error: unknown;
+    if (c) {
+      if (this.#inSnapshotTx) await this.abortFullSync().catch(() => {});
+      else await this.#drain().catch((err: unknown) => void (error = err));
+    }
     this.#client = null;
+    this.#pending = null;
     const reader = this.#reader;
     this.#reader = null;
-    if (c) {
-      if (this.#inSnapshotTx && !this.#failure) await this.abortFullSync().catch(() => {});
-      await c.end().catch(() => {});
-    }
+    await c?.end().catch(() => {});
     if (reader) await (await reader.catch(() => null))?.end().catch(() => {});
+    if (error) throw error;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -163,20 +163,38 @@ function copyOf(cur: Exclude<Current, null>): Exclude<Current, null> {
 
 export class Overlay {
   readonly #ds = new Dataset();
-  readonly #now: number;
   readonly #scratch = new ByteWriter(64 * 1024);
+  /** Wall-clock ms for relative TTLs (EX/PX), which a Redis 7 master never sends. */
+  now: number;
+  /** Commands applied so far. */
+  commands = 0;
 
   /** `rows`: what was read for `fetched` (keys missing from `rows` do not exist). */
   constructor(fetched: readonly KeyRef[], rows: readonly StoredRow[], now: number) {
-    this.#now = now;
+    this.now = now;
+    this.load(fetched, rows);
+  }
+
+  /**
+   * Adds rows read for more keys (an overlay that lives across batches reads as it goes). Keys it
+   * already holds keep their current state: what it holds is newer than what the table has.
+   */
+  load(fetched: readonly KeyRef[], rows: readonly StoredRow[]): void {
     const found = new Map<string, StoredRow>();
     for (const r of rows) found.set(`${r.db}:${r.key.toString('latin1')}`, r);
     for (const f of fetched) {
       const k = f.key.toString('latin1');
+      const db = this.#db(f.db);
+      if (db.slots.has(k)) continue;
       const row = found.get(`${f.db}:${k}`);
       const orig: RowValue | null = row ? { type: row.type, value: row.value, expiresAt: row.expiresAt } : null;
-      this.#db(f.db).slots.set(k, { key: f.key, orig, cur: orig ? { row: orig } : null, touched: false });
+      db.slots.set(k, { key: f.key, orig, cur: orig ? { row: orig } : null, touched: false });
     }
+  }
+
+  /** The keys of `refs` this overlay holds nothing about (they must be read before use). */
+  unknown(refs: readonly KeyRef[]): KeyRef[] {
+    return refs.filter((r) => !(this.#ds.dbs.get(r.db) as OverlayDb | undefined)?.slots.has(r.key.toString('latin1')));
   }
 
   #db(n: number): OverlayDb {
@@ -190,6 +208,7 @@ export class Overlay {
 
   /** Applies one command; returns why it could not be applied, or undefined. */
   apply(c: ReplicatedCommand): string | undefined {
+    this.commands++;
     try {
       this.#apply(c);
       return undefined;
@@ -248,7 +267,7 @@ export class Overlay {
       case 'SWAPDB':
         throw new Unhandled(`${c.name} must be run by the SQL target between segments`);
       default:
-        applyCommand(this.#ds, c.db, c.name, a, this.#now);
+        applyCommand(this.#ds, c.db, c.name, a, this.now);
     }
   }
 
@@ -270,8 +289,8 @@ export class Overlay {
       else if (o === 'XX') xx = true;
       else if (o === 'GET') continue;
       else if (o === 'KEEPTTL') keep = true;
-      else if (o === 'EX') at = this.#now + int(a[++i]) * 1000;
-      else if (o === 'PX') at = this.#now + int(a[++i]);
+      else if (o === 'EX') at = this.now + int(a[++i]) * 1000;
+      else if (o === 'PX') at = this.now + int(a[++i]);
       else if (o === 'EXAT') at = int(a[++i]) * 1000;
       else if (o === 'PXAT') at = int(a[++i]);
       else throw new Unhandled(`SET option ${o}`);
@@ -291,7 +310,7 @@ export class Overlay {
     const s = db.present(a[0]!.toString('latin1'));
     if (!s) return;
     const t = int(a[1]) * unitMs;
-    const at = absolute ? t : this.#now + t;
+    const at = absolute ? t : this.now + t;
     const cur = expiresOf(s.cur!);
     for (let i = 2; i < a.length; i++) {
       const flag = upper(a[i]);
