@@ -332,6 +332,17 @@ export class Client extends EventEmitter {
     await Promise.all([this.#main.quit(), this.#subscriber?.quit(), ...blocking.map((c) => c.quit())]);
   }
 
+  /**
+   * Re-establishes every connection now (resubscribing, re-resolving the address): written commands
+   * fail as outcome unknown, unwritten ones wait for the new connection. Idle blocking connections are
+   * closed and made afresh when next needed.
+   */
+  reconnect(): void {
+    for (const c of this.#idleBlocking.splice(0)) c.disconnect();
+    this.#subscriber?.reconnect();
+    this.#main.reconnect();
+  }
+
   /** Closes every connection now. */
   disconnect(): void {
     this.#closed = true;

@@ -631,6 +631,23 @@ export class Connection extends EventEmitter {
     await done;
   }
 
+  /**
+   * Drops the socket and connects again at once (asking resolveAddress afresh), as after a lost link:
+   * written commands fail as outcome unknown, unwritten ones wait for the new connection. For
+   * followers of a failover (Sentinel) that learn the master moved while their socket is healthy.
+   */
+  reconnect(): void {
+    if (this.#state === 'closed' || this.#closing) return;
+    if (this.#socket) {
+      this.#lastError = undefined;
+      this.#socket.destroy();
+    } else if (this.#state === 'waiting') {
+      this.#reconnectTimer?.();
+      this.#reconnectTimer = null;
+      this.#connect();
+    }
+  }
+
   /** Closes now: written commands fail as outcome unknown, queued ones as not sent. */
   disconnect(): void {
     if (this.#state === 'closed') return;

@@ -279,11 +279,9 @@ export class SentinelClient extends Client {
   }
 
   /**
-   * Makes the main and subscriber connections reconnect now, and so ask the sentinels again. QUIT is
-   * the one way the public Connection/Client API has to drop a connection without closing it: the
-   * server answers and closes, and commands written after it fail as OutcomeUnknownError, as on any
-   * lost connection. Idle blocking connections are not reached: they move when the old master drops
-   * them (Sentinel kills its clients when it reconfigures it). At most once a second.
+   * Makes the main and subscriber connections reconnect now, and so ask the sentinels again. Commands
+   * already written fail as OutcomeUnknownError, as on any lost connection; unwritten ones go to the
+   * new master. At most once a second.
    */
   #kick(): void {
     const now = this.#clock.now();
@@ -292,8 +290,8 @@ export class SentinelClient extends Client {
     const sub = this.#subscriber?.state === 'ready';
     if (!main && !sub) return; // connecting anyway: it resolves the address afresh
     this.#lastKick = now;
-    if (main) super.cmd(['QUIT']).catch(noop);
-    if (sub) this.#subscriber!.send(['QUIT']).catch(noop);
+    if (main) super.reconnect();
+    if (sub) this.#subscriber!.reconnect();
   }
 
   // ---- pub/sub on a connection of our own ---------------------------------------------------------
