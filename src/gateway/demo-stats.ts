@@ -10,8 +10,7 @@
  * seedable generator, for tests). Published through the history script where `history` covers the
  * channel, so a page opened later can fill its chart from history.
  */
-import type { Client } from '../client/index.js';
-import { History, type HistoryRule } from './history.js';
+import { History, type Commander, type HistoryRule } from './history.js';
 
 export interface DemoStatsOptions {
   /** Default 1000. */
@@ -21,6 +20,8 @@ export interface DemoStatsOptions {
   /** History rules, as given to the gateway, so ids and history match. */
   history?: HistoryRule[];
   keyPrefix?: string;
+  /** Publishing to a Redis Cluster with sharded pub/sub (SPUBLISH), as a gateway on a cluster reads. */
+  sharded?: boolean;
   /** Seed for the random walk (default: time). */
   seed?: number;
   /** Told of each failed publish (Redis down); publishing continues on the next tick. */
@@ -49,9 +50,9 @@ function rng(seed: number): () => number {
 
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
-export function startDemoStats(client: Client, opts: DemoStatsOptions = {}): DemoStats {
+export function startDemoStats(client: Commander, opts: DemoStatsOptions = {}): DemoStats {
   const prefix = opts.prefix ?? 'stats.';
-  const history = new History(client, opts.history ?? [], { keyPrefix: opts.keyPrefix });
+  const history = new History(client, opts.history ?? [], { keyPrefix: opts.keyPrefix, sharded: opts.sharded });
   const rand = rng(opts.seed ?? Date.now());
   let ticks = 0;
   let load = 1; // random-walk multiplier

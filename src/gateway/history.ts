@@ -12,9 +12,19 @@
  *      to clients; other subscribers of the channel see it, which is the price of the id travelling
  *      with the message (Centrifugo wraps its publications the same way).
  * A plain PUBLISH from anywhere else is delivered live, without an id, and is not in the history.
+ *
+ * On a Redis Cluster (`sharded`), channels are shard channels: publishing is SPUBLISH, and each
+ * channel's stream and sequence key carry the channel's hash slot, so the script touches one slot.
+ * Ids are then ordered per channel only, not across channels.
  */
-import type { Client } from '../client/index.js';
 import { globMatch } from './glob.js';
+
+/** The commands history needs: a redstack Client or ClusterClient. */
+export interface Commander {
+  cmd(command: (string | number | Buffer)[]): Promise<unknown>;
+  cmd(commands: readonly (string | number | Buffer)[][]): Promise<unknown>;
+  eval(lua: string, keys?: (string | Buffer)[], args?: (string | Buffer | number)[]): Promise<unknown>;
+}
 
 export interface HistoryRule {
   /** Redis glob of the channels this rule covers, e.g. 'stats.*'. */
@@ -51,7 +61,7 @@ export function compareIds(a: string, b: string): number {
   return sa === sb ? 0 : sa < sb ? -1 : 1;
 }
 
-// KEYS[1] stream, KEYS[2] sequence; ARGV: channel, data, maxLen, ttlSec.
+// KEYS[1] stream, KEYS[2] sequence; ARGV: channel, data, maxLen, ttlSec, publish command.
 // The explicit id keeps one order across channels; if the stream's top is somehow ahead of the
 // sequence (the sequence key was deleted), XADD * takes over and the sequence follows it.
 const PUBLISH_LUA = `
@@ -73,7 +83,7 @@ if type(ok) == 'table' and ok.err then
 end
 redis.call('SET', KEYS[2], id)
 if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
-local n = redis.call('PUBLISH', ARGV[1], '\\030' .. id .. '\\030' .. ARGV[2])
+local n = redis.call(ARGV[5], ARGV[1], '\\030' .. id .. '\\030' .. ARGV[2])
 return {id, n}
 `;
 
@@ -84,15 +94,24 @@ export interface PublishResult {
   id?: string;
 }
 
+export interface HistoryOptions {
+  /** Prefix of stream and sequence keys (default 'redstack:gateway:'). */
+  keyPrefix?: string;
+  /** Redis Cluster: SPUBLISH, and per-channel keys in the channel's slot. */
+  sharded?: boolean;
+}
+
 export class History implements HistoryReader {
   readonly rules: readonly HistoryRule[];
-  readonly #client: Client;
+  readonly #client: Commander;
   readonly #prefix: string;
+  readonly #sharded: boolean;
 
-  constructor(client: Client, rules: HistoryRule[], opts: { keyPrefix?: string } = {}) {
+  constructor(client: Commander, rules: HistoryRule[], opts: HistoryOptions = {}) {
     this.#client = client;
     this.rules = rules;
     this.#prefix = opts.keyPrefix ?? 'redstack:gateway:';
+    this.#sharded = opts.sharded ?? false;
   }
 
   /** The rule covering a channel (first match), if any. */
@@ -102,14 +121,30 @@ export class History implements HistoryReader {
   }
 
   streamKey(channel: string): string {
-    return this.#prefix + 'h:' + channel;
+    return this.#prefix + 'h:' + this.#slotted(channel);
+  }
+
+  #seqKey(channel: string): string {
+    return this.#sharded ? this.#prefix + 'seq:' + this.#slotted(channel) : this.#prefix + 'seq';
+  }
+
+  /**
+   * On a cluster, a name that keys the channel's slot: SPUBLISH hashes the channel name as a key, so
+   * a channel with its own {hash tag} keeps it, and any other is wrapped in braces.
+   */
+  #slotted(channel: string): string {
+    if (!this.#sharded) return channel;
+    const open = channel.indexOf('{');
+    const close = open < 0 ? -1 : channel.indexOf('}', open + 1);
+    return close > open + 1 ? channel : '{' + channel + '}';
   }
 
   /** Publishes, through the history script when a rule covers the channel. */
   async publish(channel: string, data: string): Promise<PublishResult> {
     const rule = this.ruleFor(channel);
-    if (rule === undefined) return { receivers: Number(await this.#client.cmd(['PUBLISH', channel, data])) };
-    const [id, n] = (await this.#client.eval(PUBLISH_LUA, [this.streamKey(channel), this.#prefix + 'seq'], [channel, data, rule.maxLen, rule.ttlSec ?? 86400])) as [string, number];
+    const command = this.#sharded ? 'SPUBLISH' : 'PUBLISH';
+    if (rule === undefined) return { receivers: Number(await this.#client.cmd([command, channel, data])) };
+    const [id, n] = (await this.#client.eval(PUBLISH_LUA, [this.streamKey(channel), this.#seqKey(channel)], [channel, data, rule.maxLen, rule.ttlSec ?? 86400, command])) as [string, number];
     return { receivers: Number(n), id: String(id) };
   }
 
@@ -156,6 +191,6 @@ function toMap(v: unknown): Map<string, unknown> {
  * Publishes one message as redstack producers should: through the history script when `rules`
  * cover the channel (so gateways can resume clients), else a plain PUBLISH.
  */
-export function publish(client: Client, channel: string, data: string, rules: HistoryRule[] = [], opts: { keyPrefix?: string } = {}): Promise<PublishResult> {
+export function publish(client: Commander, channel: string, data: string, rules: HistoryRule[] = [], opts: HistoryOptions = {}): Promise<PublishResult> {
   return new History(client, rules, opts).publish(channel, data);
 }

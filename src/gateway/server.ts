@@ -15,11 +15,12 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
 import { createClient, type Client, type ClientOptions } from '../client/index.js';
+import { ClusterClient } from '../client/cluster/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import { Authorizer, createToken, type AuthOptions, type Grants, type TokenClaims } from './auth.js';
 import { GatewayError, TokenError, type WireCode } from './errors.js';
 import { History, type HistoryRule, type PublishResult } from './history.js';
-import { Hub } from './hub.js';
+import { Hub, type Subscriber } from './hub.js';
 import { createMetrics } from './metrics.js';
 import { DEFAULT_FRAME_LIMITS, ackJson, errorJson, type ServerHello } from './protocol.js';
 import { Requests, type RequestLimits } from './requests.js';
@@ -41,8 +42,12 @@ export interface GatewayLimits extends RequestLimits, SessionOptions {
 }
 
 export interface GatewayOptions {
-  /** A redstack Client (used for commands; the gateway duplicates it for subscriptions), a URL, or options. */
-  redis: Client | string | ClientOptions;
+  /**
+   * A redstack Client (used for commands; the gateway duplicates it for subscriptions), a URL, or
+   * options; or a ClusterClient, on which channels are shard channels (SSUBSCRIBE, SPUBLISH) and
+   * patterns use PSUBSCRIBE (they see only PUBLISH traffic: sharded pub/sub has no patterns).
+   */
+  redis: Client | ClusterClient | string | ClientOptions;
   /** Port to listen on (0: any free port). Default 8080. */
   port?: number;
   /** Default '127.0.0.1'. */
@@ -103,15 +108,22 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     maxConnectionsPerIp: 100,
     ...opts.limits,
   };
+  const cluster = opts.redis instanceof ClusterClient ? opts.redis : undefined;
   const ownsClient = !(typeof opts.redis === 'object' && 'cmd' in opts.redis);
-  const redis: Client = ownsClient ? createClient(opts.redis as string | ClientOptions) : (opts.redis as Client);
-  const subscriber = redis.duplicate({ protocol: 3, commandTimeoutMs: 0 });
-  // Errors surface through commands and 'close'; the listener keeps EventEmitter from throwing.
-  subscriber.on('error', (err: Error) => log.warn({ err: { code: (err as { code?: string }).code, message: err.message } }, 'gateway subscriber connection error'));
-  subscriber.on('close', () => log.warn({}, 'gateway lost its Redis subscriber connection; clients will be told of the gap'));
-  subscriber.on('ready', () => log.info({}, 'gateway subscriber connection ready'));
+  const redis: Client | ClusterClient = cluster ?? (ownsClient ? createClient(opts.redis as string | ClientOptions) : (opts.redis as Client));
+  let subscriber: Subscriber & { status: string; quit(): Promise<void>; disconnect(): void };
+  if (cluster) {
+    subscriber = clusterSubscriber(cluster);
+  } else {
+    const sub = (redis as Client).duplicate({ protocol: 3, commandTimeoutMs: 0 });
+    // Errors surface through commands and 'close'; the listener keeps EventEmitter from throwing.
+    sub.on('error', (err: Error) => log.warn({ err: { code: (err as { code?: string }).code, message: err.message } }, 'gateway subscriber connection error'));
+    sub.on('close', () => log.warn({}, 'gateway lost its Redis subscriber connection; clients will be told of the gap'));
+    sub.on('ready', () => log.info({}, 'gateway subscriber connection ready'));
+    subscriber = sub;
+  }
 
-  const history = new History(redis, opts.history ?? [], { keyPrefix: opts.keyPrefix });
+  const history = new History(redis, opts.history ?? [], { keyPrefix: opts.keyPrefix, sharded: cluster !== undefined });
   const authorizer = new Authorizer(opts.auth);
   const sessions = new Set<Session>();
   const perIp = new Map<string, number>();
@@ -454,10 +466,34 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         hub.close();
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
-        await Promise.all([subscriber.quit().catch(() => subscriber.disconnect()), ownsClient ? redis.quit().catch(() => redis.disconnect()) : undefined]);
+        if (!cluster) await Promise.all([subscriber.quit().catch(() => subscriber.disconnect()), ownsClient ? redis.quit().catch(() => redis.disconnect()) : undefined]);
+        // A cluster client belongs to the caller; only the gateway's subscriptions are released.
+        else await Promise.all([cluster.sunsubscribe().catch(() => undefined), cluster.punsubscribe().catch(() => undefined)]);
       })();
       return closing;
     },
+  };
+}
+
+/**
+ * The hub's view of a cluster: channels through sharded pub/sub, each on the master of its slot
+ * (the cluster client follows slot moves and failovers), patterns through classic PSUBSCRIBE.
+ * The cluster client does not report its subscriber connections' losses, so no `lagged` notice
+ * follows a node's reconnect on a cluster (see docs/gateway-protocol.md).
+ */
+function clusterSubscriber(c: ClusterClient): Subscriber & { status: string; quit(): Promise<void>; disconnect(): void } {
+  return {
+    subscribe: (names, h) => c.ssubscribe(names, h),
+    unsubscribe: (names, h) => c.sunsubscribe(names, h),
+    psubscribe: (names, h) => c.psubscribe(names, h),
+    punsubscribe: (names, h) => c.punsubscribe(names, h),
+    on: () => undefined,
+    off: () => undefined,
+    get status() {
+      return c.status;
+    },
+    quit: async () => undefined,
+    disconnect: () => undefined,
   };
 }
 

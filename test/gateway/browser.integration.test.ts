@@ -30,7 +30,7 @@ async function launch(): Promise<{ context: BrowserContext; dir: string }> {
   return { context, dir };
 }
 
-const points = (page: Page, channel: string): Promise<number> => page.evaluate((c) => (window as unknown as { tempo: { points(c: string): number } }).tempo.points(c), channel);
+const points = (page: Page, channel: string): Promise<number> => page.evaluate((c) => (globalThis as unknown as { tempo: { points(c: string): number } }).tempo.points(c), channel);
 
 test('the page draws live charts of a channel, grows with each message, and reconnects by itself', { timeout: 90_000 }, async () => {
   const { context, dir } = await launch();
@@ -50,10 +50,10 @@ test('the page draws live charts of a channel, grows with each message, and reco
     await waitUntil(async () => (await points(page, 'stats.router')) >= 4, 15_000, 'points on the router chart');
     const first = await points(page, 'stats.router');
     await waitUntil(async () => (await points(page, 'stats.router')) >= first + 4, 15_000, 'the chart keeps growing');
-    const fields = await page.evaluate(() => (window as unknown as { tempo: { fields(c: string): string[] } }).tempo.fields('stats.router'));
+    const fields = await page.evaluate(() => (globalThis as unknown as { tempo: { fields(c: string): string[] } }).tempo.fields('stats.router'));
     assert.deepEqual(fields.sort(), ['errors', 'p50_ms', 'p99_ms', 'requests']);
     assert.equal(await page.locator('#status').getAttribute('data-state'), 'live');
-    const channels = await page.evaluate(() => (window as unknown as { tempo: { channels(): string[] } }).tempo.channels());
+    const channels = await page.evaluate(() => (globalThis as unknown as { tempo: { channels(): string[] } }).tempo.channels());
     assert.deepEqual(channels.sort(), ['stats.logplex', 'stats.redis', 'stats.router']);
 
     // The gateway goes away and comes back on the same port: the page reconnects without help.

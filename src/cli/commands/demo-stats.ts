@@ -4,15 +4,15 @@
  */
 import { intFlag, type CommandSpec, type Parsed } from '../args.js';
 import { EXIT } from '../exit-codes.js';
-import { createClient } from '../../client/index.js';
 import { startDemoStats } from '../../gateway/index.js';
-import { parseHistory, redactUrl } from './gateway.js';
+import { connectRedis, parseHistory, redactUrl } from './gateway.js';
 
 export const spec: CommandSpec = {
   name: 'demo-stats',
   summary: 'Publishes sample counters every second on stats.* channels (router requests/s and latency, logplex lines, Redis ops).',
   flags: {
     redis: { type: 'string', value: 'URL', description: 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)' },
+    cluster: { type: 'boolean', description: '--redis names a node of a Redis Cluster: publish with SPUBLISH, as a gateway on a cluster reads' },
     'interval-ms': { type: 'string', value: 'MS', default: '1000', description: 'time between ticks' },
     prefix: { type: 'string', value: 'PREFIX', default: 'stats.', description: 'channel prefix' },
     history: { type: 'string', multiple: true, value: 'PATTERN:MAXLEN', description: "publish through history (match the gateway's --history)" },
@@ -27,18 +27,12 @@ export async function run(parsed: Parsed): Promise<number> {
   const intervalMs = intFlag(v, 'interval-ms', 10) ?? 1000;
   const count = intFlag(v, 'count', 1);
   const url = (v.redis as string | undefined) ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const client = createClient({ url, connectTimeoutMs: 3000 });
-  client.on('error', () => undefined);
-  try {
-    await client.cmd(['PING']);
-  } catch (err) {
-    client.disconnect();
-    process.stderr.write(`redstack demo-stats: Redis at ${redactUrl(url)} is not reachable (${(err as Error).message}); set --redis or REDIS_URL\n`);
-    return EXIT.UNAVAILABLE;
-  }
+  const client = await connectRedis('demo-stats', url, Boolean(v.cluster));
+  if (client === undefined) return EXIT.UNAVAILABLE;
   let failures = 0;
   const demo = startDemoStats(client, {
     intervalMs,
+    sharded: Boolean(v.cluster),
     prefix: v.prefix as string,
     history: parseHistory(Array.isArray(v.history) ? v.history : []),
     onError: (err) => {

@@ -5,7 +5,8 @@
 import { pino } from 'pino';
 import { intFlag, UsageError, type CommandSpec, type Parsed } from '../args.js';
 import { EXIT } from '../exit-codes.js';
-import { createClient } from '../../client/index.js';
+import { createClient, type Client } from '../../client/index.js';
+import { ClusterClient, createCluster } from '../../client/cluster/index.js';
 import { createGateway, createToken, startDemoStats, type HistoryRule } from '../../gateway/index.js';
 
 export const spec: CommandSpec = {
@@ -17,6 +18,7 @@ export const spec: CommandSpec = {
     port: { type: 'string', short: 'p', value: 'PORT', default: '8080', description: 'port to listen on' },
     host: { type: 'string', value: 'ADDR', default: '127.0.0.1', description: 'address to listen on (0.0.0.0 for all)' },
     redis: { type: 'string', value: 'URL', description: 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)' },
+    cluster: { type: 'boolean', description: '--redis names a node of a Redis Cluster: channels become shard channels (SSUBSCRIBE/SPUBLISH)' },
     secret: { type: 'string', value: 'SECRET', description: 'HMAC secret for access tokens (default: $REDSTACK_GATEWAY_SECRET)' },
     'anonymous-read': { type: 'string', multiple: true, value: 'PATTERN', description: 'channels anyone may subscribe to without a token (repeatable)' },
     'anonymous-publish': { type: 'string', multiple: true, value: 'PATTERN', description: 'channels anyone may publish to without a token (repeatable)' },
@@ -66,15 +68,8 @@ export async function run(parsed: Parsed): Promise<number> {
   const history = parseHistory(list(v.history));
   const log = pino({ name: 'redstack-gateway' });
   const redisUrl = (v.redis as string | undefined) ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const redis = createClient({ url: redisUrl, connectTimeoutMs: 3000 });
-  redis.on('error', () => undefined);
-  try {
-    await redis.cmd(['PING']);
-  } catch (err) {
-    redis.disconnect();
-    process.stderr.write(`redstack gateway: Redis at ${redactUrl(redisUrl)} is not reachable (${(err as Error).message}); set --redis or REDIS_URL\n`);
-    return EXIT.UNAVAILABLE;
-  }
+  const redis = await connectRedis('gateway', redisUrl, Boolean(v.cluster));
+  if (redis === undefined) return EXIT.UNAVAILABLE;
   const gateway = await createGateway({
     redis,
     port,
@@ -85,7 +80,7 @@ export async function run(parsed: Parsed): Promise<number> {
     limits: perIp === undefined ? {} : { maxConnectionsPerIp: perIp },
     clientIp: v['trust-proxy'] ? (req) => String(req.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim() || (req.socket.remoteAddress ?? 'unknown') : undefined,
   });
-  const demo = v.demo ? startDemoStats(redis, { history, onError: (err) => log.warn({ err: err.message }, 'demo-stats publish failed') }) : undefined;
+  const demo = v.demo ? startDemoStats(redis, { history, sharded: Boolean(v.cluster), onError: (err) => log.warn({ err: err.message }, 'demo-stats publish failed') }) : undefined;
   log.info({ url: gateway.url, redis: redactUrl(redisUrl), anonymousRead, tokens: Boolean(secret), demo: Boolean(demo) }, `gateway at ${gateway.url}/`);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -97,6 +92,27 @@ export async function run(parsed: Parsed): Promise<number> {
   await gateway.close();
   await redis.quit().catch(() => redis.disconnect());
   return signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.OK;
+}
+
+/**
+ * Connects to Redis (or a cluster, from one node's URL) and checks it answers within a few seconds;
+ * undefined, with a line on stderr, when it does not.
+ */
+export async function connectRedis(command: string, url: string, cluster: boolean): Promise<Client | ClusterClient | undefined> {
+  const redis: Client | ClusterClient = cluster ? createCluster({ nodes: [url], connectTimeoutMs: 3000 }) : createClient({ url, connectTimeoutMs: 3000 });
+  redis.on('error', () => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const ready = redis instanceof ClusterClient ? redis.ready() : redis.cmd(['PING']);
+    await Promise.race([ready, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000)))]);
+    return redis;
+  } catch (err) {
+    redis.disconnect();
+    process.stderr.write(`redstack ${command}: Redis at ${redactUrl(url)} is not reachable (${(err as Error).message}); set --redis or REDIS_URL\n`);
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The URL without its password, for logs. */
