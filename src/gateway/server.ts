@@ -285,13 +285,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     transport.start(2000);
     session.control(hello(session));
     try {
-      // Resume history channels from Last-Event-ID; others (and patterns) start live.
+      // Live channels and patterns first; then the channels resumed from Last-Event-ID, whose replay
+      // follows the ack.
       const resume = q.lastEventId === undefined ? [] : q.channels.filter((c) => history.ruleFor(c) !== undefined);
       const live = q.channels.filter((c) => !resume.includes(c));
-      if (resume.length) await hub.subscribe(session, 'channel', resume, { since: q.lastEventId! });
+      const ack = ackJson(undefined, { channels: q.channels, patterns: q.patterns });
       if (live.length) await hub.subscribe(session, 'channel', live);
       if (q.patterns.length) await hub.subscribe(session, 'pattern', q.patterns);
-      session.control(ackJson(undefined, { channels: q.channels, patterns: q.patterns }));
+      if (resume.length) await hub.subscribe(session, 'channel', resume, { since: q.lastEventId!, confirmed: () => session.control(ack) });
+      else session.control(ack);
     } catch (err) {
       const e = err instanceof GatewayError ? err : new GatewayError('unavailable', 'subscription failed');
       countError(e.wire);
