@@ -5,7 +5,8 @@
  * (the native reference: it loads every object) and with this parser, events only and with values
  * decoded, in alternating rounds; reports median MB/s, the ratio to redis-check-rdb, and the
  * parser's peak RSS. The parser runs in a child process on plain JavaScript (transpiled here once)
- * so its maxRSS is its own, not the TypeScript loader's.
+ * so its memory is its own, not the TypeScript loader's; the worker reports its VmHWM, since on Linux
+ * `resourceUsage().maxRSS` of a child includes this process's RSS at fork.
  *
  * The dump is built once with a real redis-server (pipelined writes through `redis-cli --pipe` plus
  * DEBUG POPULATE) and cached under bench/.cache/ (gitignored).
