@@ -64,6 +64,8 @@ export interface PostgresTargetOptions {
   pipeline?: boolean;
   /** With `pipeline`: commands held in memory before applyCommands waits for the write in flight (default 50 000). */
   maxPendingCommands?: number;
+  /** Rows kept decoded between batches for read-modify-write commands (default 100 000; then it starts over). */
+  cacheKeys?: number;
   /** COPY data sent per message during a full sync (default 256 KiB). */
   copyChunkBytes?: number;
   /** Wall clock (ms since epoch) for reads that hide expired keys, and relative TTLs. Default Date.now. */
@@ -104,7 +106,7 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
   #inSnapshotTx = false;
   #replica: ReplicaStatus | undefined;
   #sql!: { apply: string; fetch: string };
-  /** Commands applied in memory, not yet handed to PostgreSQL. */
+  /** Commands applied in memory, not yet handed to PostgreSQL, and a cache of decoded rows. */
   #pending: Overlay | null = null;
   /** The position that goes with what is pending. */
   #pendingPosition: ReplicationPosition | undefined;
@@ -196,6 +198,7 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
   async beginFullSync(_info: FullSyncInfo): Promise<void> {
     const c = this.#live();
     await this.#drain();
+    this.#pending = null;
     if (this.#inSnapshotTx) await this.abortFullSync();
     const q = this.#q;
     await c.query('BEGIN');
@@ -271,8 +274,10 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
     const segments = commands.length > 0 ? planBatch(commands) : [];
     let unhandled: UnhandledCommand[] | undefined;
     if (segments.some((seg) => seg.kind === 'barrier')) {
-      // Whole-database commands: after everything pending, the batch as one transaction of its own.
+      // Whole-database commands: after everything pending, the batch as one transaction of its own
+      // (which changes rows behind the overlay's back: it starts over).
       await this.#drain();
+      this.#pending = null;
       unhandled = await this.#applyInTransaction(c, segments, position);
       this.#committed(position);
     } else {
@@ -311,10 +316,12 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
     if (this.#inflight || this.#failure || this.#applying) return;
     const ov = this.#pending;
     const position = this.#pendingPosition;
-    if (!ov && (!position || position === this.#written)) return;
-    this.#pending = null;
+    if (!ov?.dirty && (!position || position === this.#written)) return;
     this.#written = position;
-    const changes = ov ? ov.changes() : { upserts: [], deletes: [], expiries: [] };
+    const changes = ov ? ov.changes({ keep: true }) : { upserts: [], deletes: [], expiries: [] };
+    // The overlay stays as a cache of the rows it decoded (hot keys of read-modify-write commands
+    // need no SELECT next time), within bounds.
+    if (ov && ov.size > (this.#o.cacheKeys ?? 100_000)) this.#pending = null;
     this.#inflight = this.#write(this.#client!, changes, position!).then(
       () => {
         this.#inflight = null;

@@ -52,6 +52,7 @@ export interface RowChanges {
 type Current = { row: RowValue } | { entry: Entry } | null;
 
 interface Slot {
+  db: number;
   key: Buffer;
   /** The row as read: null when it did not exist, undefined when not read (a blind write). */
   orig: RowValue | null | undefined;
@@ -68,6 +69,22 @@ class NotFetched extends Unhandled {
 /** The Map the memory mirror's handlers work on; see the file comment. */
 class OverlayDb extends Map<string, Entry> {
   readonly slots = new Map<string, Slot>();
+  readonly index: number;
+  /** Slots touched since the last changes(), shared by every db of the overlay. */
+  readonly dirty: Slot[];
+
+  constructor(index: number, dirty: Slot[]) {
+    super();
+    this.index = index;
+    this.dirty = dirty;
+  }
+
+  /** Marks a slot as changed (changes() will look at it). */
+  touch(s: Slot): void {
+    if (s.touched) return;
+    s.touched = true;
+    this.dirty.push(s);
+  }
 
   #known(k: string): Slot {
     const s = this.slots.get(k);
@@ -79,7 +96,7 @@ class OverlayDb extends Map<string, Entry> {
   slot(k: string): Slot {
     let s = this.slots.get(k);
     if (!s) {
-      s = { key: Buffer.from(k, 'latin1'), orig: undefined, cur: null, touched: false };
+      s = { db: this.index, key: Buffer.from(k, 'latin1'), orig: undefined, cur: null, touched: false };
       this.slots.set(k, s);
     }
     return s;
@@ -96,7 +113,7 @@ class OverlayDb extends Map<string, Entry> {
     const cur = s.cur;
     if (!cur) return undefined;
     // The handler may change the entry in place: count it as touched (changes() finds out).
-    s.touched = true;
+    this.touch(s);
     if ('entry' in cur) return cur.entry;
     const entry = decodeEntry(cur.row.type, cur.row.value, cur.row.expiresAt);
     s.cur = { entry };
@@ -110,7 +127,7 @@ class OverlayDb extends Map<string, Entry> {
   override set(k: string, e: Entry): this {
     const s = this.slot(k);
     s.cur = { entry: e };
-    s.touched = true;
+    this.touch(s);
     return this;
   }
 
@@ -118,7 +135,7 @@ class OverlayDb extends Map<string, Entry> {
     const s = this.slot(k);
     const had = s.cur !== null;
     s.cur = null;
-    s.touched = true;
+    this.touch(s);
     return had;
   }
 
@@ -164,6 +181,7 @@ function copyOf(cur: Exclude<Current, null>): Exclude<Current, null> {
 export class Overlay {
   readonly #ds = new Dataset();
   readonly #scratch = new ByteWriter(64 * 1024);
+  readonly #dirty: Slot[] = [];
   /** Wall-clock ms for relative TTLs (EX/PX), which a Redis 7 master never sends. */
   now: number;
   /** Commands applied so far. */
@@ -188,8 +206,20 @@ export class Overlay {
       if (db.slots.has(k)) continue;
       const row = found.get(`${f.db}:${k}`);
       const orig: RowValue | null = row ? { type: row.type, value: row.value, expiresAt: row.expiresAt } : null;
-      db.slots.set(k, { key: f.key, orig, cur: orig ? { row: orig } : null, touched: false });
+      db.slots.set(k, { db: f.db, key: f.key, orig, cur: orig ? { row: orig } : null, touched: false });
     }
+  }
+
+  /** Keys held (read, written or known absent). */
+  get size(): number {
+    let n = 0;
+    for (const db of this.#ds.dbs.values()) n += (db as OverlayDb).slots.size;
+    return n;
+  }
+
+  /** True when commands changed something since the last changes(). */
+  get dirty(): boolean {
+    return this.#dirty.length > 0;
   }
 
   /** The keys of `refs` this overlay holds nothing about (they must be read before use). */
@@ -200,7 +230,7 @@ export class Overlay {
   #db(n: number): OverlayDb {
     let db = this.#ds.dbs.get(n) as OverlayDb | undefined;
     if (!db) {
-      db = new OverlayDb();
+      db = new OverlayDb(n, this.#dirty);
       this.#ds.dbs.set(n, db);
     }
     return db;
@@ -244,7 +274,7 @@ export class Overlay {
         const s = db.present(a[0]!.toString('latin1'));
         if (s && expiresOf(s.cur!) !== undefined) {
           setExpires(s.cur!, undefined);
-          s.touched = true;
+          db.touch(s);
         }
         return;
       }
@@ -274,7 +304,7 @@ export class Overlay {
   #put(db: OverlayDb, key: Buffer, row: RowValue): void {
     const s = db.slot(key.toString('latin1'));
     s.cur = { row };
-    s.touched = true;
+    db.touch(s);
   }
 
   /** SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL] (the mirror's rules). */
@@ -320,7 +350,7 @@ export class Overlay {
       if (flag === 'LT' && cur !== undefined && at >= cur) return;
     }
     setExpires(s.cur!, at);
-    s.touched = true;
+    db.touch(s);
   }
 
   #rename(db: OverlayDb, a: Buffer[], onlyIfAbsent: boolean): void {
@@ -331,9 +361,9 @@ export class Overlay {
     if (onlyIfAbsent && db.has(dst)) return;
     const to = db.slot(dst);
     to.cur = from.cur;
-    to.touched = true;
+    db.touch(to);
     from.cur = null;
-    from.touched = true;
+    db.touch(from);
   }
 
   /** MOVE key db: only when the key exists here and not there. */
@@ -346,9 +376,9 @@ export class Overlay {
     if (target.has(k)) return;
     const s = target.slot(k);
     s.cur = from.cur;
-    s.touched = true;
+    target.touch(s);
     from.cur = null;
-    from.touched = true;
+    db.touch(from);
   }
 
   /** COPY source destination [DB n] [REPLACE] */
@@ -370,23 +400,25 @@ export class Overlay {
     if (target.has(dst) && !replace) return;
     const s = target.slot(dst);
     s.cur = copyOf(from.cur!);
-    s.touched = true;
+    target.touch(s);
   }
 
-  /** What the segment changed, row by row (see the file comment). */
-  changes(): RowChanges {
+  /**
+   * What changed since the last call, row by row (see the file comment). With `keep`, the overlay
+   * then goes on as a cache for the next batches (the target is the tables' only writer): keys whose
+   * value was decoded stay, as written, since they are the ones read-modify-write commands reuse;
+   * the others are dropped (a SET's value is a view into a socket chunk, not worth pinning).
+   */
+  changes(options: { keep?: boolean } = {}): RowChanges {
     const out: RowChanges = { upserts: [], deletes: [], expiries: [] };
     const w = this.#scratch;
-    for (const [dbIndex, map] of this.#ds.dbs) {
-      const db = map as OverlayDb;
-      for (const s of db.slots.values()) {
-        if (!s.touched) continue;
-        const cur = s.cur;
-        if (!cur) {
-          if (s.orig !== null) out.deletes.push({ db: dbIndex, key: s.key });
-          continue;
-        }
-        let row: RowValue;
+    for (const s of this.#dirty) {
+      s.touched = false;
+      const cur = s.cur;
+      let row: RowValue | null = null;
+      if (!cur) {
+        if (s.orig !== null) out.deletes.push({ db: s.db, key: s.key });
+      } else {
         if ('row' in cur) {
           row = cur.row;
         } else {
@@ -397,12 +429,29 @@ export class Overlay {
         }
         const o = s.orig;
         if (o && o.type === row.type && (o.value === row.value || o.value.equals(row.value))) {
-          if (o.expiresAt !== row.expiresAt) out.expiries.push({ db: dbIndex, key: s.key, expiresAt: row.expiresAt });
-          continue;
+          if (o.expiresAt !== row.expiresAt) out.expiries.push({ db: s.db, key: s.key, expiresAt: row.expiresAt });
+        } else {
+          out.upserts.push({ db: s.db, key: s.key, ...row });
         }
-        out.upserts.push({ db: dbIndex, key: s.key, ...row });
+      }
+      if (!options.keep) continue;
+      const db = this.#ds.dbs.get(s.db) as OverlayDb;
+      if (cur && 'entry' in cur) {
+        s.orig = row;
+        s.key = Buffer.from(s.key);
+      } else {
+        db.slots.delete(s.key.toString('latin1'));
       }
     }
+    this.#dirty.length = 0;
+    this.commands = 0;
     return out;
+  }
+
+  /** Forgets every key held (after the tables changed behind the overlay's back: FLUSHDB, a full sync). */
+  clear(): void {
+    for (const db of this.#ds.dbs.values()) (db as OverlayDb).slots.clear();
+    this.#dirty.length = 0;
+    this.commands = 0;
   }
 }
