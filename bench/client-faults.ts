@@ -79,6 +79,11 @@ interface Counts {
   loadingNoauth: number;
   otherReplyErrors: number;
   recoveryMs: number | null;
+  /** From fault end to the first successful call. */
+  firstOkMs: number | null;
+  /** Steady throughput (successes per 100 ms) and the series from the fault's start, for the JSON. */
+  baseline: number;
+  series: number[];
   errorSamples: string[];
 }
 
@@ -162,16 +167,26 @@ export async function run(opts: RunOptions): Promise<void> {
 
   console.log(`# client-faults: ${environment()}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`# ${IN_FLIGHT} calls in flight (INCR own key / SET unique value / GET known value), command timeout ${TIMEOUT_MS} ms`);
+  const rounds = opts.rounds ?? 1;
+  if (rounds > 1) console.log(`# ${rounds} rounds per cell: counts summed, times are medians`);
+  const runs: Counts[] = [];
   const results: Counts[] = [];
   for (const fault of faults) {
-    for (const w of who) {
-      const c = await scenario(w, fault, steadyMs, afterMs);
-      process.stderr.write(`  ${fault.name} ${w}: ${JSON.stringify(c)}\n`);
-      results.push(c);
+    const byWho = new Map<string, Counts[]>();
+    for (let r = 0; r < rounds; r++) {
+      // Rotate the order each round, as the throughput benchmarks do.
+      for (let k = 0; k < who.length; k++) {
+        const w = who[(k + r) % who.length]!;
+        const c = await scenario(w, fault, steadyMs, afterMs);
+        process.stderr.write(`  ${fault.name} ${w}: ${JSON.stringify({ ...c, series: undefined })}\n  series (per 100 ms from the fault, steady ${c.baseline}): ${c.series.join(' ')}\n`);
+        runs.push(c);
+        byWho.set(w, [...(byWho.get(w) ?? []), c]);
+      }
     }
+    for (const w of who) results.push(combine(byWho.get(w)!));
   }
   const table = printFaultTable(results);
-  writeJson(opts.json, { environment: environment(), results, table });
+  writeJson(opts.json, { environment: environment(), rounds, results, runs, table });
 }
 
 async function scenario(who: string, fault: Fault, steadyMs: number, afterMs: number): Promise<Counts> {
@@ -195,6 +210,9 @@ async function scenario(who: string, fault: Fault, steadyMs: number, afterMs: nu
       loadingNoauth: 0,
       otherReplyErrors: 0,
       recoveryMs: null,
+      firstOkMs: null,
+      baseline: 0,
+      series: [],
       errorSamples: [],
     };
     const incrKeys: string[] = [];
@@ -216,9 +234,12 @@ async function scenario(who: string, fault: Fault, steadyMs: number, afterMs: nu
       const text = `${(err as Error).constructor?.name}: ${String((err as Error).message).slice(0, 80)}`;
       if (counts.errorSamples.length < 6 && !counts.errorSamples.includes(text)) counts.errorSamples.push(text);
     };
+    let faultEndAt: number | null = null;
     const succeeded = (): void => {
       counts.ok++;
-      const b = Math.floor((performance.now() - t0) / BUCKET_MS);
+      const now = performance.now();
+      if (faultEndAt !== null && counts.firstOkMs === null) counts.firstOkMs = Math.round(now - faultEndAt);
+      const b = Math.floor((now - t0) / BUCKET_MS);
       buckets[b] = (buckets[b] ?? 0) + 1;
     };
     const next = (): void => {
@@ -270,6 +291,7 @@ async function scenario(who: string, fault: Fault, steadyMs: number, afterMs: nu
     const faultStart = performance.now();
     await fault.apply(server);
     const faultEnd = performance.now();
+    faultEndAt = faultEnd;
     await sleep(afterMs);
     stopping = true;
     const deadline = performance.now() + SETTLE_BOUND_MS;
@@ -280,6 +302,8 @@ async function scenario(who: string, fault: Fault, steadyMs: number, afterMs: nu
     // Steady throughput: the median 100 ms bucket before the fault (the first bucket is warm-up).
     const steady = buckets.slice(1, Math.floor((faultStart - t0) / BUCKET_MS)).map((x) => x ?? 0);
     const baseline = median(steady);
+    counts.baseline = baseline;
+    for (let b = Math.floor((faultStart - t0) / BUCKET_MS); b < buckets.length; b++) counts.series.push(buckets[b] ?? 0);
     const endBucket = Math.floor((faultEnd - t0) / BUCKET_MS);
     for (let b = endBucket; b < buckets.length; b++) {
       if ((buckets[b] ?? 0) >= 0.8 * baseline) {
@@ -328,6 +352,23 @@ async function verify(server: RedisServer, counts: Counts, incrKeys: string[], a
   await c.quit();
 }
 
+/** Sums the counters of several runs of one cell; times are medians (a run that never got there counts as never). */
+function combine(runs: Counts[]): Counts {
+  const out: Counts = { ...runs[0]!, errorSamples: [...runs[0]!.errorSamples] };
+  const keys = ['issued', 'ok', 'incrTwice', 'neverSettled', 'wrong', 'lostWrites', 'notSent', 'outcomeUnknown', 'timeout', 'untyped', 'loadingNoauth', 'otherReplyErrors'] as const;
+  for (const r of runs.slice(1)) {
+    for (const k of keys) out[k] += r[k];
+    for (const e of r.errorSamples) if (out.errorSamples.length < 6 && !out.errorSamples.includes(e)) out.errorSamples.push(e);
+  }
+  const med = (xs: (number | null)[]): number | null => {
+    const v = median(xs.map((x) => x ?? Infinity));
+    return Number.isFinite(v) ? v : null;
+  };
+  out.recoveryMs = med(runs.map((r) => r.recoveryMs));
+  out.firstOkMs = med(runs.map((r) => r.firstOkMs));
+  return out;
+}
+
 function printFaultTable(results: Counts[]): string {
   const cols: [string, (c: Counts) => string][] = [
     ['fault', (c) => c.fault],
@@ -344,7 +385,8 @@ function printFaultTable(results: Counts[]): string {
     ['untyped', (c) => String(c.untyped)],
     ['LOADING/NOAUTH to callers', (c) => String(c.loadingNoauth)],
     ['other error replies', (c) => String(c.otherReplyErrors)],
-    ['to full speed', (c) => (c.recoveryMs === null ? 'not within window' : `${c.recoveryMs} ms`)],
+    ['first success after', (c) => (c.firstOkMs === null ? 'none in window' : `${c.firstOkMs} ms`)],
+    ['to 80% of steady', (c) => (c.recoveryMs === null ? 'not within window' : `${c.recoveryMs} ms`)],
   ];
   const out = [`| ${cols.map((c) => c[0]).join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`];
   for (const r of results) out.push(`| ${cols.map((c) => c[1](r)).join(' | ')} |`);
