@@ -8,17 +8,15 @@ import {
   RDB_TYPE_HASH, RDB_TYPE_HASH_METADATA_PRE_GA, RDB_TYPE_LIST, RDB_TYPE_LIST_QUICKLIST, RDB_TYPE_LIST_QUICKLIST_2,
   RDB_TYPE_SET, RDB_TYPE_ZSET, RDB_TYPE_ZSET_2,
 } from './constants.js';
-import { listpackItems } from './encodings/listpack.js';
-import { scoreFromBytes, type Item } from './encodings/numbers.js';
-import { ziplistItems } from './encodings/ziplist.js';
+import { scoreFromBytes } from './encodings/numbers.js';
 import type { ByteReader } from './reader.js';
 import type { HashEntry } from './types.js';
-import { toBuffers } from './values.js';
+import { toBuffers, type DecodeScratch } from './values.js';
 
 /** Internal code for Valkey's type 22 (HASH_2), which collides with Redis's HASH_METADATA_PRE_GA. */
 export const VALKEY_HASH_2 = -22;
 
-export function readItem(r: ByteReader, t: number, items: unknown[], scratch: Item[], minExpire: number): void {
+export function readItem(r: ByteReader, t: number, items: unknown[], scratch: DecodeScratch, minExpire: number): void {
   switch (t) {
     case RDB_TYPE_LIST:
     case RDB_TYPE_SET:
@@ -41,9 +39,8 @@ export function readItem(r: ByteReader, t: number, items: unknown[], scratch: It
     }
     case RDB_TYPE_LIST_QUICKLIST: {
       const node = r.string();
-      scratch.length = 0;
-      ziplistItems(node, 0, node.length, scratch);
-      toBuffers(scratch, items as Buffer[]);
+      scratch.zl.open(node, 0, node.length);
+      toBuffers(scratch.zl, items as Buffer[]);
       return;
     }
     case RDB_TYPE_LIST_QUICKLIST_2:
@@ -68,16 +65,15 @@ export function readItem(r: ByteReader, t: number, items: unknown[], scratch: It
   }
 }
 
-function quicklist2Node(r: ByteReader, items: unknown[], scratch: Item[]): void {
+function quicklist2Node(r: ByteReader, items: unknown[], scratch: DecodeScratch): void {
   const p = r.pos;
   const container = r.len();
   const node = r.string();
   if (container === QUICKLIST_NODE_CONTAINER_PLAIN) {
     items.push(node);
   } else if (container === QUICKLIST_NODE_CONTAINER_PACKED) {
-    scratch.length = 0;
-    listpackItems(node, 0, node.length, scratch);
-    toBuffers(scratch, items as Buffer[]);
+    scratch.lp.open(node, 0, node.length);
+    toBuffers(scratch.lp, items as Buffer[]);
   } else {
     r.fail('ERR_RDB_INTEGRITY', `quicklist node container ${container} (1 plain or 2 packed expected)`, p);
   }

@@ -23,12 +23,11 @@ import {
 import { EncodingError, RdbError, keyPreview } from './errors.js';
 import { parseFunctionHeader } from './encodings/function.js';
 import { decodeModuleId } from './encodings/module.js';
-import type { Item } from './encodings/numbers.js';
 import { readItem, skipItem, VALKEY_HASH_2 } from './collection-items.js';
 import { ByteReader, NEED_MORE } from './reader.js';
 import { StreamValueReader } from './stream-reader.js';
 import type { RdbEvent, RdbParserOptions, RdbValue } from './types.js';
-import { copyEvent, decodeBlobValue, isBlobType } from './values.js';
+import { copyEvent, decodeBlobValue, DecodeScratch, isBlobType } from './values.js';
 
 const S_HEADER = 0;
 const S_RECORD = 1;
@@ -77,7 +76,7 @@ export class RdbParser {
   #minExpire = 0;
   #items: unknown[] = NO_ITEMS;
   #stream: StreamValueReader | undefined;
-  #scratch: Item[] = [];
+  readonly #scratch = new DecodeScratch();
   // Flow control.
   #paused = false;
   #endRequested = false;

@@ -11,7 +11,7 @@
  *     consumers: count x (name, u64le seen_time, [v3: u64le active_time], PEL: count x 16-byte raw id)
  */
 import { RDB_TYPE_STREAM_LISTPACKS_2, RDB_TYPE_STREAM_LISTPACKS_3 } from './constants.js';
-import type { Item } from './encodings/numbers.js';
+import { ListpackCursor } from './encodings/listpack.js';
 import { rawStreamId, streamNodeEntries } from './encodings/stream.js';
 import type { ByteReader } from './reader.js';
 import type { StreamConsumer, StreamEntry, StreamGroup, StreamId, StreamValue } from './types.js';
@@ -35,7 +35,7 @@ export class StreamValueReader {
   #consumersLeft = 0;
   #group: StreamGroup | undefined;
   #consumer: StreamConsumer | undefined;
-  #scratch: Item[] = [];
+  readonly #lp = new ListpackCursor();
   /** Entries decoded since the last take (parts). */
   entries: StreamEntry[] = [];
   readonly value: StreamValue = { entries: [], length: 0, lastId: '0-0', groups: [] };
@@ -121,7 +121,7 @@ export class StreamValueReader {
     }
     const nodeKey = r.string();
     const lp = r.string();
-    streamNodeEntries(nodeKey, lp, this.entries, this.#scratch);
+    streamNodeEntries(nodeKey, lp, this.entries, this.#lp);
   }
 
   #meta(r: ByteReader): void {

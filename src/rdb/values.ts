@@ -15,12 +15,20 @@ import {
   RDB_TYPE_ZSET_ZIPLIST,
 } from './constants.js';
 import { EncodingError } from './errors.js';
+import type { ElementCursor } from './encodings/cursor.js';
 import { intsetItems } from './encodings/intset.js';
-import { listpackItems } from './encodings/listpack.js';
-import { itemBuffer, itemScore, type Item } from './encodings/numbers.js';
-import { ziplistItems } from './encodings/ziplist.js';
+import { ListpackCursor } from './encodings/listpack.js';
+import { itemBuffer, type Item } from './encodings/numbers.js';
+import { ZiplistCursor } from './encodings/ziplist.js';
 import { zipmapItems } from './encodings/zipmap.js';
 import type { HashEntry, RdbEvent, RdbValue, StreamValue, ZsetEntry } from './types.js';
+
+/** What decoding reuses from one value to the next: one per parser, so nothing is allocated per blob. */
+export class DecodeScratch {
+  readonly lp = new ListpackCursor();
+  readonly zl = new ZiplistCursor();
+  readonly items: Item[] = [];
+}
 
 /** True for object types whose whole value is one encoded string (decoded by decodeBlobValue). */
 export function isBlobType(type: number): boolean {
@@ -30,74 +38,100 @@ export function isBlobType(type: number): boolean {
 }
 
 /** Decodes a blob-encoded value of `type` (ziplist, listpack, intset, zipmap). */
-export function decodeBlobValue(type: number, blob: Buffer, scratch: Item[]): RdbValue {
-  scratch.length = 0;
+export function decodeBlobValue(type: number, blob: Buffer, scratch: DecodeScratch): RdbValue {
+  const { lp, zl } = scratch;
   switch (type) {
-    case RDB_TYPE_HASH_ZIPMAP:
-      zipmapItems(blob, 0, blob.length, scratch);
-      return toHash(scratch);
     case RDB_TYPE_LIST_ZIPLIST:
-      ziplistItems(blob, 0, blob.length, scratch);
-      return toBuffers(scratch, []);
-    case RDB_TYPE_SET_INTSET:
-      intsetItems(blob, 0, blob.length, scratch);
-      return toBuffers(scratch, []);
+      zl.open(blob, 0, blob.length);
+      return toBuffers(zl, []);
     case RDB_TYPE_ZSET_ZIPLIST:
-      ziplistItems(blob, 0, blob.length, scratch, true);
-      return toZset(scratch);
+      zl.open(blob, 0, blob.length);
+      return toZset(zl);
     case RDB_TYPE_HASH_ZIPLIST:
-      ziplistItems(blob, 0, blob.length, scratch);
-      return toHash(scratch);
+      zl.open(blob, 0, blob.length);
+      return toHash(zl);
     case RDB_TYPE_HASH_LISTPACK:
-      listpackItems(blob, 0, blob.length, scratch);
-      return toHash(scratch);
+      lp.open(blob, 0, blob.length);
+      return toHash(lp);
     case RDB_TYPE_ZSET_LISTPACK:
-      listpackItems(blob, 0, blob.length, scratch, true);
-      return toZset(scratch);
+      lp.open(blob, 0, blob.length);
+      return toZset(lp);
     case RDB_TYPE_SET_LISTPACK:
-      listpackItems(blob, 0, blob.length, scratch);
-      return toBuffers(scratch, []);
+      lp.open(blob, 0, blob.length);
+      return toBuffers(lp, []);
+    case RDB_TYPE_SET_INTSET: {
+      const items = scratch.items;
+      items.length = 0;
+      intsetItems(blob, 0, blob.length, items);
+      const out: Buffer[] = new Array(items.length);
+      for (let i = 0; i < items.length; i++) out[i] = itemBuffer(items[i]!);
+      return out;
+    }
+    case RDB_TYPE_HASH_ZIPMAP: {
+      const items = scratch.items;
+      items.length = 0;
+      zipmapItems(blob, 0, blob.length, items);
+      const out: HashEntry[] = [];
+      for (let i = 0; i < items.length; i += 2) out.push([items[i] as Buffer, items[i + 1] as Buffer]);
+      return out;
+    }
     default:
       // RDB_TYPE_HASH_LISTPACK_EX(_PRE_GA): (field, value, ttl) triplets, ttl absolute ms, 0 = none.
-      listpackItems(blob, 0, blob.length, scratch);
-      return toHashWithTtl(scratch);
+      lp.open(blob, 0, blob.length);
+      return toHashWithTtl(lp);
   }
 }
 
-/** Appends the decimal text or bytes of each item to `out`. */
-export function toBuffers(items: Item[], out: Buffer[]): Buffer[] {
-  for (let i = 0; i < items.length; i++) out.push(itemBuffer(items[i]!));
+/** Appends the remaining elements of `c` to `out` as Buffers (integers as their decimal text). */
+export function toBuffers(c: ElementCursor, out: Buffer[]): Buffer[] {
+  while (c.next()) out.push(c.bytes());
   return out;
 }
 
-function toHash(items: Item[]): HashEntry[] {
-  const n = items.length;
-  if (n & 1) throw new EncodingError('ERR_RDB_INTEGRITY', `hash with an odd number of elements (${n})`);
-  const out: HashEntry[] = new Array(n >> 1);
-  for (let i = 0; i < n; i += 2) out[i >> 1] = [itemBuffer(items[i]!), itemBuffer(items[i + 1]!)];
+// Pairs go into arrays sized from the header's count when it gives one: an array grown by push
+// starts with room for 17, several times what a small hash needs.
+function toHash(c: ElementCursor): HashEntry[] {
+  const out: HashEntry[] = c.declared > 0 ? new Array(c.declared >> 1) : [];
+  let i = 0;
+  while (c.next()) {
+    const field = c.bytes();
+    if (!c.next()) throw odd('hash', c.count);
+    out[i++] = [field, c.bytes()];
+  }
   return out;
 }
 
-function toZset(items: Item[]): ZsetEntry[] {
-  const n = items.length;
-  if (n & 1) throw new EncodingError('ERR_RDB_INTEGRITY', `sorted set with an odd number of elements (${n})`);
-  const out: ZsetEntry[] = new Array(n >> 1);
-  for (let i = 0; i < n; i += 2) out[i >> 1] = [itemBuffer(items[i]!), itemScore(items[i + 1]!)];
+function toZset(c: ElementCursor): ZsetEntry[] {
+  const out: ZsetEntry[] = c.declared > 0 ? new Array(c.declared >> 1) : [];
+  let i = 0;
+  while (c.next()) {
+    const member = c.bytes();
+    if (!c.next()) throw odd('sorted set', c.count);
+    out[i++] = [member, c.score()];
+  }
   return out;
 }
 
-function toHashWithTtl(items: Item[]): HashEntry[] {
-  const n = items.length;
-  if (n % 3) throw new EncodingError('ERR_RDB_INTEGRITY', `hash with field TTLs has ${n} elements, not a multiple of 3`);
+function odd(what: string, n: number): EncodingError {
+  return new EncodingError('ERR_RDB_INTEGRITY', `${what} with an odd number of elements (${n})`);
+}
+
+function toHashWithTtl(c: ElementCursor): HashEntry[] {
   const out: HashEntry[] = [];
-  for (let i = 0; i < n; i += 3) {
-    const ttl = items[i + 2]!;
-    if (typeof ttl === 'object') throw new EncodingError('ERR_RDB_INTEGRITY', 'hash field TTL is not an integer');
-    const field = itemBuffer(items[i]!);
-    const value = itemBuffer(items[i + 1]!);
+  while (c.next()) {
+    const field = c.bytes();
+    if (!c.next()) throw notTriplets(c.count);
+    const value = c.bytes();
+    if (!c.next()) throw notTriplets(c.count);
+    if (!c.isInt) throw new EncodingError('ERR_RDB_INTEGRITY', 'hash field TTL is not an integer');
+    const ttl = c.int;
     out.push(ttl === 0 ? [field, value] : [field, value, Number(ttl)]);
   }
   return out;
+}
+
+function notTriplets(n: number): EncodingError {
+  return new EncodingError('ERR_RDB_INTEGRITY', `hash with field TTLs has ${n} elements, not a multiple of 3`);
 }
 
 function copyBuf(b: Buffer): Buffer {

@@ -10,8 +10,8 @@
  */
 import { EncodingError } from '../errors.js';
 import { STREAM_ITEM_FLAG_DELETED, STREAM_ITEM_FLAG_SAMEFIELDS } from '../constants.js';
-import { listpackItems } from './listpack.js';
-import { itemBuffer, uint64BE, type Item } from './numbers.js';
+import { ListpackCursor } from './listpack.js';
+import { uint64BE } from './numbers.js';
 import type { StreamEntry, StreamId } from '../types.js';
 
 /** A 16-byte raw stream id (ms, seq; big-endian) as 'ms-seq'. */
@@ -20,62 +20,65 @@ export function rawStreamId(buf: Buffer, at = 0): StreamId {
 }
 
 /** Appends the live entries of one stream node to `out`; returns how many. */
-export function streamNodeEntries(nodeKey: Buffer, lp: Buffer, out: StreamEntry[], scratch: Item[] = []): number {
+export function streamNodeEntries(nodeKey: Buffer, lp: Buffer, out: StreamEntry[], c = new ListpackCursor()): number {
   if (nodeKey.length !== 16) throw bad(`node key of ${nodeKey.length} bytes, 16 expected`);
-  scratch.length = 0;
-  listpackItems(lp, 0, lp.length, scratch);
-  const items = scratch;
-  const n = items.length;
-  let i = 0;
-  const int = (): number => {
-    if (i >= n) throw bad('node cut short');
-    const v = items[i++]!;
-    if (typeof v !== 'number') throw bad('integer expected');
-    return v;
-  };
-  const diff = (): number | bigint => {
-    if (i >= n) throw bad('node cut short');
-    const v = items[i++]!;
-    if (typeof v === 'object') throw bad('integer expected');
-    return v;
-  };
-  const str = (): Buffer => {
-    if (i >= n) throw bad('node cut short');
-    return itemBuffer(items[i++]!);
-  };
+  c.open(lp, 0, lp.length);
   const masterMs = uint64BE(nodeKey, 0);
   const masterSeq = uint64BE(nodeKey, 8);
-  const count = int();
-  const deleted = int();
-  const numMaster = int();
-  if (numMaster < 0 || numMaster > n) throw bad('bad master field count');
+  const count = int(c);
+  const deleted = int(c);
+  const numMaster = int(c);
+  if (numMaster < 0 || numMaster > lp.length) throw bad('bad master field count');
   const masterFields: Buffer[] = [];
-  for (let f = 0; f < numMaster; f++) masterFields.push(str());
-  if (int() !== 0) throw bad('master entry not terminated by 0');
+  for (let f = 0; f < numMaster; f++) masterFields.push(str(c));
+  if (int(c) !== 0) throw bad('master entry not terminated by 0');
   let live = 0;
   const total = count + deleted;
   for (let e = 0; e < total; e++) {
-    const flags = int();
-    const msDiff = diff();
-    const seqDiff = diff();
-    let fields: [Buffer, Buffer][] | undefined;
+    const flags = int(c);
+    const msDiff = diff(c);
+    const seqDiff = diff(c);
+    let fields: [Buffer, Buffer][];
     if (flags & STREAM_ITEM_FLAG_SAMEFIELDS) {
-      fields = [];
-      for (let f = 0; f < numMaster; f++) fields.push([masterFields[f]!, str()]);
+      fields = new Array(numMaster);
+      for (let f = 0; f < numMaster; f++) fields[f] = [masterFields[f]!, str(c)];
     } else {
-      const nf = int();
-      if (nf < 0 || nf > n) throw bad('bad field count');
-      fields = [];
-      for (let f = 0; f < nf; f++) fields.push([str(), str()]);
+      const nf = int(c);
+      if (nf < 0 || nf > lp.length) throw bad('bad field count');
+      fields = new Array(nf);
+      for (let f = 0; f < nf; f++) {
+        const field = str(c);
+        fields[f] = [field, str(c)];
+      }
     }
-    int(); // lp-count: for walking backwards only
+    int(c); // lp-count: for walking backwards only
     if (flags & STREAM_ITEM_FLAG_DELETED) continue;
     out.push({ id: `${add(masterMs, msDiff)}-${add(masterSeq, seqDiff)}`, fields });
     live++;
   }
-  if (i !== n) throw bad('bytes after the last entry');
+  if (c.next()) throw bad('bytes after the last entry');
   if (live !== count) throw bad(`${live} live entries, master entry says ${count}`);
   return live;
+}
+
+/** The next element, which must be an integer that fits a number. */
+function int(c: ListpackCursor): number {
+  if (!c.next()) throw bad('node cut short');
+  const v = c.int;
+  if (!c.isInt || typeof v !== 'number') throw bad('integer expected');
+  return v;
+}
+
+/** The next element, which must be an integer (an id delta: may need a bigint). */
+function diff(c: ListpackCursor): number | bigint {
+  if (!c.next()) throw bad('node cut short');
+  if (!c.isInt) throw bad('integer expected');
+  return c.int;
+}
+
+function str(c: ListpackCursor): Buffer {
+  if (!c.next()) throw bad('node cut short');
+  return c.bytes();
 }
 
 function add(base: number | bigint, diff: number | bigint): number | bigint {

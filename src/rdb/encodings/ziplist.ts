@@ -9,32 +9,39 @@
  * Every step is bounds-checked: the blob comes from a file that may be corrupt.
  */
 import { EncodingError } from '../errors.js';
-import { int64LE, scoreFromBytes, bytesAt, type Item } from './numbers.js';
+import { ElementCursor } from './cursor.js';
+import { int64LE, type Item } from './numbers.js';
 
 const ZIP_END = 0xff;
 const ZIP_BIG_PREVLEN = 0xfe;
 const HEADER = 10;
 
 /**
- * Appends the elements of the ziplist in `buf[start..end)` to `out`; returns how many. With
- * `scores`, string elements at odd positions (zset scores) come as numbers, not Buffers.
+ * Reads a ziplist one element at a time, with no allocation per element (see ElementCursor):
+ * `open(buf, start, end)`, then `next()` until it returns false, having checked the terminator
+ * and zllen.
  */
-export function ziplistItems(buf: Buffer, start: number, end: number, out: Item[], scores = false): number {
-  const ab = buf.buffer;
-  const off = buf.byteOffset;
-  if (end - start < HEADER + 1) throw bad('shorter than its header');
-  const zlbytes = buf.readUInt32LE(start);
-  if (zlbytes !== end - start) throw bad(`zlbytes ${zlbytes} but the blob has ${end - start} bytes`);
-  const zllen = buf.readUInt16LE(start + 8);
-  let p = start + HEADER;
-  let count = 0;
-  const last = end - 1;
-  while (p < last) {
+export class ZiplistCursor extends ElementCursor {
+  open(buf: Buffer, start: number, end: number): void {
+    if (end - start < HEADER + 1) throw bad('shorter than its header');
+    const zlbytes = buf.readUInt32LE(start);
+    if (zlbytes !== end - start) throw bad(`zlbytes ${zlbytes} but the blob has ${end - start} bytes`);
+    this.reset(buf, start + HEADER, end - 1);
+    const zllen = buf.readUInt16LE(start + 8);
+    this.declared = zllen === 0xffff ? -1 : zllen;
+  }
+
+  next(): boolean {
+    const buf = this.buf;
+    const last = this.last;
+    let p = this.p;
+    if (p >= last) return this.#end();
     // prevlen: not needed walking forward, only skipped.
     p += buf[p] === ZIP_BIG_PREVLEN ? 5 : 1;
     if (p >= last) throw bad('entry cut short');
     const enc = buf[p]!;
     let len: number;
+    this.count++;
     switch (enc >> 6) {
       case 0:
         len = enc & 0x3f;
@@ -50,57 +57,65 @@ export function ziplistItems(buf: Buffer, start: number, end: number, out: Item[
         len = buf.readUInt32BE(p + 1);
         p += 5;
         break;
-      default: {
-        p = readInt(buf, p, enc, last, out);
-        count++;
-        continue;
-      }
+      default:
+        return this.#int(buf, p, enc, last);
     }
     if (p + len > last) throw bad('string entry past the end');
-    out.push(scores && count & 1 ? scoreFromBytes(buf, p, p + len) : bytesAt(ab, off + p, len));
-    p += len;
-    count++;
+    this.p = p + len;
+    return this.setBytes(p, len);
   }
-  if (p !== last || buf[last] !== ZIP_END) throw bad('missing the 0xFF terminator');
-  if (zllen !== 0xffff && zllen !== count) throw bad(`zllen ${zllen} but ${count} entries`);
-  return count;
+
+  #int(buf: Buffer, p: number, enc: number, last: number): boolean {
+    if (enc >= 0xf1 && enc <= 0xfd) {
+      this.p = p + 1;
+      return this.setInt((enc & 0x0f) - 1);
+    }
+    let size: number;
+    switch (enc) {
+      case 0xc0:
+        size = 2;
+        break;
+      case 0xd0:
+        size = 4;
+        break;
+      case 0xe0:
+        size = 8;
+        break;
+      case 0xf0:
+        size = 3;
+        break;
+      case 0xfe:
+        size = 1;
+        break;
+      default:
+        throw bad(`unknown entry encoding 0x${enc.toString(16)}`);
+    }
+    if (p + 1 + size > last) throw bad('integer entry past the end');
+    const q = p + 1;
+    this.p = q + size;
+    if (size === 2) return this.setInt(buf.readInt16LE(q));
+    if (size === 4) return this.setInt(buf.readInt32LE(q));
+    if (size === 8) return this.setInt(int64LE(buf, q));
+    if (size === 3) return this.setInt(buf.readIntLE(q, 3));
+    return this.setInt(buf.readInt8(q));
+  }
+
+  #end(): false {
+    const last = this.last;
+    if (this.p !== last || this.buf[last] !== ZIP_END) throw bad('missing the 0xFF terminator');
+    const zllen = this.declared;
+    if (zllen !== -1 && zllen !== this.count) throw bad(`zllen ${zllen} but ${this.count} entries`);
+    return false;
+  }
 }
 
-function readInt(buf: Buffer, p: number, enc: number, last: number, out: Item[]): number {
-  let size: number;
-  let v: number | bigint;
-  if (enc >= 0xf1 && enc <= 0xfd) {
-    out.push((enc & 0x0f) - 1);
-    return p + 1;
-  }
-  switch (enc) {
-    case 0xc0:
-      size = 2;
-      break;
-    case 0xd0:
-      size = 4;
-      break;
-    case 0xe0:
-      size = 8;
-      break;
-    case 0xf0:
-      size = 3;
-      break;
-    case 0xfe:
-      size = 1;
-      break;
-    default:
-      throw bad(`unknown entry encoding 0x${enc.toString(16)}`);
-  }
-  if (p + 1 + size > last) throw bad('integer entry past the end');
-  const q = p + 1;
-  if (size === 2) v = buf.readInt16LE(q);
-  else if (size === 4) v = buf.readInt32LE(q);
-  else if (size === 8) v = int64LE(buf, q);
-  else if (size === 3) v = buf.readIntLE(q, 3);
-  else v = buf.readInt8(q);
-  out.push(v);
-  return q + size;
+/**
+ * Appends the elements of the ziplist in `buf[start..end)` to `out`; returns how many. With
+ * `scores`, string elements at odd positions (zset scores) come as numbers, not Buffers.
+ */
+export function ziplistItems(buf: Buffer, start: number, end: number, out: Item[], scores = false, c = new ZiplistCursor()): number {
+  c.open(buf, start, end);
+  return c.items(out, scores);
 }
 
 function bad(what: string): EncodingError {
