@@ -58,6 +58,29 @@ export class EncodingError extends Error {
   }
 }
 
+/**
+ * What the parser reports for an error a parsing step threw: an RdbError gets the element and key
+ * filled in; an EncodingError (from the pure decoders) or a stray RangeError (a read past a decoded
+ * blob's end that a bounds check missed: still corrupt input, not a crash) becomes an RdbError at
+ * `offset`; anything else is returned as is.
+ */
+export function asRdbError(err: unknown, at: { offset: number; element: string; key: string | undefined; typeName: string }): unknown {
+  const { element, key } = at;
+  if (err instanceof RdbError) {
+    if (!err.element) err.element = element;
+    if (err.key === undefined) err.key = key;
+    if (key !== undefined && !err.message.includes('key ')) err.message += ` (key ${key})`;
+    return err;
+  }
+  if (err instanceof EncodingError) {
+    return new RdbError(err.code, `${err.message} in ${at.typeName} value of key ${key}`, { offset: at.offset, element, key });
+  }
+  if (err instanceof RangeError) {
+    return new RdbError('ERR_RDB_INTEGRITY', `corrupt ${element}: ${err.message}`, { offset: at.offset, element, key, cause: err });
+  }
+  return err;
+}
+
 /** Shortens a key to a printable preview for error messages: keys are data, not secrets. */
 export function keyPreview(key: Uint8Array | undefined): string | undefined {
   if (!key) return undefined;

@@ -12,18 +12,19 @@
  * truncation at end()), never an allocation.
  */
 import {
-  DEFAULT_MAX_COLLECTION_LENGTH, DEFAULT_MAX_STRING_LENGTH, RDB_DATA_TYPE, RDB_MAGIC_REDIS, RDB_MAGIC_VALKEY,
-  RDB_MODULE_OPCODE_UINT, RDB_OPCODE_AUX, RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME, RDB_OPCODE_EXPIRETIME_MS,
-  RDB_OPCODE_FREQ, RDB_OPCODE_FUNCTION2, RDB_OPCODE_FUNCTION_PRE_GA, RDB_OPCODE_IDLE, RDB_OPCODE_MODULE_AUX,
-  RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB, RDB_OPCODE_SLOT_INFO, RDB_TYPE_HASH_METADATA, RDB_TYPE_HASH_LISTPACK_EX,
-  RDB_TYPE_MODULE_2, RDB_TYPE_MODULE_PRE_GA, RDB_TYPE_STREAM_LISTPACKS, RDB_TYPE_STREAM_LISTPACKS_2,
-  RDB_TYPE_STREAM_LISTPACKS_3, RDB_TYPE_STRING, RDB_TYPE_VALKEY_HASH_2, RDB_VALKEY_VERSIONS, RDB_VERSION,
-  rdbTypeName, type RdbDataType,
+  DEFAULT_MAX_COLLECTION_LENGTH, DEFAULT_MAX_STRING_LENGTH, RDB_DATA_TYPE, RDB_MODULE_OPCODE_UINT, RDB_OPCODE_AUX,
+  RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FREQ, RDB_OPCODE_FUNCTION2,
+  RDB_OPCODE_FUNCTION_PRE_GA, RDB_OPCODE_IDLE, RDB_OPCODE_MODULE_AUX, RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB,
+  RDB_OPCODE_SLOT_INFO, RDB_TYPE_HASH_METADATA, RDB_TYPE_HASH_LISTPACK_EX, RDB_TYPE_MODULE_2, RDB_TYPE_MODULE_PRE_GA,
+  RDB_TYPE_STREAM_LISTPACKS, RDB_TYPE_STREAM_LISTPACKS_2, RDB_TYPE_STREAM_LISTPACKS_3, RDB_TYPE_STRING,
+  RDB_TYPE_VALKEY_HASH_2, rdbTypeName,
 } from './constants.js';
-import { EncodingError, RdbError, keyPreview } from './errors.js';
+import { asRdbError, RdbError, keyPreview } from './errors.js';
 import { parseFunctionHeader } from './encodings/function.js';
 import { decodeModuleId } from './encodings/module.js';
 import { readItem, skipItem, VALKEY_HASH_2 } from './collection-items.js';
+import { readHeader } from './header.js';
+import { KeyFilter } from './key-filter.js';
 import { ByteReader, NEED_MORE } from './reader.js';
 import { StreamValueReader } from './stream-reader.js';
 import type { RdbEvent, RdbParserOptions, RdbValue } from './types.js';
@@ -47,10 +48,7 @@ export class RdbParser {
   readonly #values: boolean;
   readonly #partItems: number;
   readonly #copy: boolean;
-  readonly #dbs: ReadonlySet<number> | undefined;
-  readonly #keyRe: RegExp | undefined;
-  readonly #types: ReadonlySet<RdbDataType> | undefined;
-  readonly #expiredBefore: number | undefined;
+  readonly #filter: KeyFilter;
   readonly #allowNewer: boolean;
   readonly #skipChecksum: boolean;
 
@@ -95,13 +93,8 @@ export class RdbParser {
     this.#values = opts.values ?? true;
     this.#partItems = opts.partItems && opts.partItems > 0 ? opts.partItems : Infinity;
     this.#copy = opts.copyBuffers ?? false;
-    const f = opts.filter ?? {};
-    if (f.db !== undefined) this.#dbs = new Set(typeof f.db === 'number' ? [f.db] : f.db);
-    // A /g or /y pattern would make test() stateful (lastIndex) and skip every other match.
-    this.#keyRe = f.key && (f.key.global || f.key.sticky) ? new RegExp(f.key.source, f.key.flags.replace(/[gy]/g, '')) : f.key;
-    if (f.type !== undefined) this.#types = new Set(typeof f.type === 'string' ? [f.type] : f.type);
-    this.#dbWanted = !this.#dbs || this.#dbs.has(0);
-    this.#expiredBefore = opts.skipExpired === true ? Date.now() : opts.skipExpired === false ? undefined : opts.skipExpired;
+    this.#filter = new KeyFilter(opts);
+    this.#dbWanted = this.#filter.wantsDb(0);
     this.#allowNewer = opts.allowNewerVersion ?? false;
     this.#skipChecksum = opts.skipChecksum ?? false;
   }
@@ -232,19 +225,8 @@ export class RdbParser {
     }
     const r = this.#r;
     const key = this.#element === 'value' ? keyPreview(this.#key) : undefined;
-    let out: unknown = err;
-    if (err instanceof RdbError) {
-      if (!err.element) err.element = this.#element;
-      if (err.key === undefined) err.key = key;
-      if (key !== undefined && !err.message.includes('key ')) err.message += ` (key ${key})`;
-    } else if (err instanceof EncodingError) {
-      out = new RdbError(err.code, `${err.message} in ${rdbTypeName(this.#type)} value of key ${key}`, { offset: r.base + r.mark, element: this.#element, key });
-    } else if (err instanceof RangeError) {
-      // A read past a decoded blob's end that a bounds check missed: still corrupt input, not a crash.
-      out = new RdbError('ERR_RDB_INTEGRITY', `corrupt ${this.#element}: ${err.message}`, { offset: r.base + r.mark, element: this.#element, key, cause: err });
-    }
-    this.#error = out;
-    return out;
+    this.#error = asRdbError(err, { offset: r.base + r.mark, element: this.#element, key, typeName: rdbTypeName(this.#type) });
+    return this.#error;
   }
 
   #emit(ev: RdbEvent): void {
@@ -254,31 +236,11 @@ export class RdbParser {
   }
 
   #header(): void {
-    const r = this.#r;
-    const avail = r.buf.length - r.pos;
-    if (avail < 9) {
-      const seen = r.buf.toString('latin1', r.pos);
-      if (!RDB_MAGIC_REDIS.startsWith(seen.slice(0, 5)) && !RDB_MAGIC_VALKEY.startsWith(seen.slice(0, 6))) this.#badSignature();
-    }
-    const head = r.take(9).toString('latin1');
-    const valkey = head.startsWith(RDB_MAGIC_VALKEY);
-    if (!valkey && !head.startsWith(RDB_MAGIC_REDIS)) this.#badSignature();
-    const digits = head.slice(valkey ? 6 : 5);
-    if (!/^\d+$/.test(digits)) this.#badSignature();
-    const version = Number(digits);
-    const newest = valkey ? RDB_VALKEY_VERSIONS[RDB_VALKEY_VERSIONS.length - 1]! : RDB_VERSION;
-    const known = valkey ? RDB_VALKEY_VERSIONS.includes(version) : version >= 1 && version <= RDB_VERSION;
-    if (!known && !(this.#allowNewer && version > newest)) {
-      r.fail('ERR_RDB_UNSUPPORTED_VERSION', `RDB version ${version} (${head}) is not supported (newest known: ${newest}; see allowNewerVersion)`, r.pos - 9);
-    }
+    const { magic, version, valkey } = readHeader(this.#r, this.#allowNewer);
     this.#version = version;
     this.#valkey = valkey;
     this.#state = S_RECORD;
-    this.#emit({ kind: 'header', magic: valkey ? RDB_MAGIC_VALKEY : RDB_MAGIC_REDIS, version });
-  }
-
-  #badSignature(): never {
-    return this.#r.fail('ERR_RDB_WRONG_SIGNATURE', 'not an RDB file: it does not start with REDIS or VALKEY and a version', this.#r.mark);
+    this.#emit({ kind: 'header', magic, version });
   }
 
   /** One opcode record, or one key (whole, or up to its first collection item). */
@@ -308,7 +270,7 @@ export class RdbParser {
         this.#element = 'selectdb';
         const db = r.len();
         this.#db = db;
-        this.#dbWanted = !this.#dbs || this.#dbs.has(db);
+        this.#dbWanted = this.#filter.wantsDb(db);
         return this.#emit({ kind: 'db', db });
       }
       case RDB_OPCODE_RESIZEDB: {
@@ -367,24 +329,9 @@ export class RdbParser {
     const when = r.len();
     if (whenOpcode !== RDB_MODULE_OPCODE_UINT) r.fail('ERR_RDB_INTEGRITY', `module aux 'when' has opcode ${whenOpcode}, 2 expected`);
     const start = r.pos;
-    this.#walkModule();
+    this.#r.skipModuleOpcodes();
     const { name, encver } = decodeModuleId(BigInt(id));
     this.#emit({ kind: 'module-aux', module: name, encver, when, raw: r.buf.subarray(start, r.pos) });
-  }
-
-  /** Walks a module's serialized opcode stream (rdbLoadCheckModuleValue) through its EOF opcode. */
-  #walkModule(): void {
-    const r = this.#r;
-    for (;;) {
-      const p = r.pos;
-      const op = r.lenU64();
-      if (op === 0) return;
-      if (op === 1 || op === 2) r.lenU64();
-      else if (op === 3) r.skip(4);
-      else if (op === 4) r.skip(8);
-      else if (op === 5) r.skipString();
-      else r.fail('ERR_RDB_UNKNOWN_TYPE', `unknown module opcode ${op}`, p);
-    }
   }
 
   #eof(): void {
@@ -414,10 +361,7 @@ export class RdbParser {
     this.#element = 'key';
     const offset = r.offset - 1;
     const key = r.string();
-    let wanted = this.#dbWanted;
-    if (wanted && this.#types && !this.#types.has(RDB_DATA_TYPE[t]!)) wanted = false;
-    if (wanted && this.#keyRe && !this.#keyRe.test(key.toString('utf8'))) wanted = false;
-    if (wanted && this.#expiredBefore !== undefined && this.#expiresAt !== undefined && this.#expiresAt < this.#expiredBefore) wanted = false;
+    const wanted = this.#dbWanted && this.#filter.wants(t, key, this.#expiresAt);
     const decode = wanted && this.#values;
     this.#type = t;
     this.#key = key;
@@ -464,7 +408,7 @@ export class RdbParser {
     const r = this.#r;
     const start = r.pos;
     const id = r.lenU64();
-    this.#walkModule();
+    this.#r.skipModuleOpcodes();
     if (!this.#decode) return this.#finishKey(undefined);
     const { name, encver } = decodeModuleId(BigInt(id));
     this.#finishKey({ module: name, encver, raw: r.buf.subarray(start, r.pos) });

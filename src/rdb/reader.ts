@@ -298,6 +298,20 @@ export class ByteReader {
     this.skip(n);
   }
 
+  /** Walks a module's serialized opcode stream (rdbLoadCheckModuleValue) through its EOF opcode. */
+  skipModuleOpcodes(): void {
+    for (;;) {
+      const p = this.pos;
+      const op = this.lenU64();
+      if (op === 0) return;
+      if (op === 1 || op === 2) this.lenU64();
+      else if (op === 3) this.skip(4);
+      else if (op === 4) this.skip(8);
+      else if (op === 5) this.skipString();
+      else this.fail('ERR_RDB_UNKNOWN_TYPE', `unknown module opcode ${op}`, p);
+    }
+  }
+
   #encodedString(enc: number, p: number): Buffer {
     const buf = this.buf;
     let v: number;
