@@ -18,11 +18,12 @@ for (const diskless of [false, true]) {
     });
     const mirror = new MemoryMirror();
     const unhandled: UnhandledCommand[] = [];
+    let replica: ReturnType<typeof createReplica> | undefined;
     try {
       await runWorkload(master.port, { seed: diskless ? 11 : 1, ops: 3000, shortTtls: true });
       // Filler in a database the comparison skips, so that the snapshot takes a moment.
       master.cli('-n', '7', 'DEBUG', 'POPULATE', '100000', 'fill', '64');
-      const replica = createReplica({ port: master.port, target: mirror });
+      replica = createReplica({ port: master.port, target: mirror });
       replica.on('unhandled', (u) => unhandled.push(u));
       const fullsyncs: string[] = [];
       replica.on('fullsync', (i) => fullsyncs.push(i.replid));
@@ -38,8 +39,8 @@ for (const diskless of [false, true]) {
       assert.equal(mirror.dbsize(7), 100000);
       assert.deepEqual(unhandled.map((u) => `${u.command.name}: ${u.reason}`), []);
       assert.equal(fullsyncs.length, 1);
-      await replica.close();
     } finally {
+      await replica?.close();
       await master.stop();
     }
   });

@@ -4,7 +4,7 @@
  * cut in half), a new replid on +CONTINUE, GETACK, rdb-only and stream-only, a master that aborts
  * the transfer, a silent master (on a manual clock).
  */
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/clock.js';
 import { createReplica, type ClosedEvent, type Replica, type ReplicaOptions } from '../../src/replication/index.js';
@@ -40,9 +40,16 @@ function watch(r: Replica): Seen {
   return seen;
 }
 
+/** Replicas to close however a test ends (an open replica keeps the process alive, like a socket). */
+const opened: Replica[] = [];
+after(async () => {
+  await Promise.all(opened.map((r) => r.close()));
+});
+
 function start(script: Script | ((n: number) => Script), opts: Partial<ReplicaOptions> = {}) {
   const master = memoryMaster(script);
   const replica = createReplica({ connect: master.connect, reconnect: { baseMs: 1, maxMs: 5 }, retryLaterMs: 5, ...opts });
+  opened.push(replica);
   return { master, replica, seen: watch(replica) };
 }
 

@@ -3,12 +3,18 @@
  * replication commands), refused credentials, rdb-only and stream-only modes, db and key filters, and
  * the five events of the talk.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from '../../src/client/index.js';
 import { createReplica, MemoryMirror, type ClosedEvent, type ReplicatedCommand, type SnapshotKey } from '../../src/replication/index.js';
 import { RedisServer, waitUntil } from '../support/redis-server.js';
 import { waitCaughtUp } from './workload.js';
+
+/** Replicas to close however a test ends (an open replica keeps the process alive, like a socket). */
+const cleanup: (() => Promise<void>)[] = [];
+after(async () => {
+  await Promise.all(cleanup.map((f) => f()));
+});
 
 test('requirepass, a full ACL user and a user with only +psync +replconf +ping', async () => {
   const master = await RedisServer.start({
@@ -25,12 +31,15 @@ test('requirepass, a full ACL user and a user with only +psync +replconf +ping',
     for (const url of [master.url, `redis://ops:ops-pw@127.0.0.1:${master.port}`, `redis://repl:repl-pw@127.0.0.1:${master.port}`]) {
       const mirror = new MemoryMirror();
       const replica = createReplica({ url, target: mirror });
-      await waitUntil(() => mirror.state === 'ready', 10_000, url.replace(/:[^:@]*@/, ':***@'));
-      await c.cmd(['INCR', 'n']);
-      await waitCaughtUp(master.port, mirror, 10_000, 'default-pw');
-      assert.equal(mirror.get('k')?.toString(), 'v');
-      assert.ok(Number(mirror.get('n')) >= 1);
-      await replica.close();
+      try {
+        await waitUntil(() => mirror.state === 'ready', 10_000, url.replace(/:[^:@]*@/, ':***@'));
+        await c.cmd(['INCR', 'n']);
+        await waitCaughtUp(master.port, mirror, 10_000, 'default-pw');
+        assert.equal(mirror.get('k')?.toString(), 'v');
+        assert.ok(Number(mirror.get('n')) >= 1);
+      } finally {
+        await replica.close();
+      }
     }
   } finally {
     c.disconnect();
@@ -63,6 +72,7 @@ test('the five events: load per key, loaded, command per write (MULTI/EXEC kept)
     await c.cmd([['SET', 'a', '1'], ['RPUSH', 'l', 'x', 'y'], ['SELECT', '2'], ['SET', 'b', '2']]);
     const mirror = new MemoryMirror();
     const replica = createReplica({ port: master.port, target: mirror });
+    cleanup.push(() => replica.close());
     const loads: SnapshotKey[] = [];
     const commands: ReplicatedCommand[] = [];
     const unhandled: string[] = [];
@@ -104,6 +114,7 @@ test('rdb-only loads the snapshot and closes; stream-only loads nothing and foll
 
     const live = new MemoryMirror();
     const stream = createReplica({ port: master.port, target: live, mode: 'stream-only' });
+    cleanup.push(() => stream.close());
     await waitUntil(() => stream.state === 'streaming', 10_000);
     await waitUntil(() => /slave\d:.*state=online/.test(master.cli('INFO', 'replication')), 5_000);
     await c.cmd(['SET', 'new', 'x']);
@@ -113,6 +124,7 @@ test('rdb-only loads the snapshot and closes; stream-only loads nothing and foll
 
     const filtered = new MemoryMirror();
     const f = createReplica({ port: master.port, target: filtered, filter: { db: 0, key: 'keep:*' } });
+    cleanup.push(() => f.close());
     await waitUntil(() => filtered.state === 'ready', 10_000);
     await c.cmd([['SELECT', '0'], ['SET', 'keep:3', 'd'], ['SET', 'skip', 'e'], ['SELECT', '1'], ['SET', 'keep:4', 'f']]);
     await waitCaughtUp(master.port, filtered);

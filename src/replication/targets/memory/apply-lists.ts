@@ -72,17 +72,20 @@ function ltrim(c: Ctx, a: Buffer[]): void {
   dropIfEmpty(c, a[0]!, e);
 }
 
-/** LMOVE source destination LEFT|RIGHT LEFT|RIGHT (RPOPLPUSH is RIGHT LEFT). */
+/**
+ * LMOVE source destination LEFT|RIGHT LEFT|RIGHT (RPOPLPUSH is RIGHT LEFT). With source and
+ * destination the same key it rotates the list in place: the key (and its TTL) stays, even when it
+ * holds one item.
+ */
 function lmove(c: Ctx, src: Buffer, dst: Buffer, from: string, to: string): void {
   const e = lookup(c, src, 'list');
   if (!e || e.value.length === 0) return;
-  const target = lookup(c, dst, 'list'); // type check before popping, as Redis does
-  void target;
+  lookup(c, dst, 'list'); // a wrong-typed destination fails before anything moves, as in Redis
   const item = from === 'LEFT' ? e.value.shift()! : e.value.pop()!;
-  dropIfEmpty(c, src, e);
-  const d = lookupOrCreate(c, dst, 'list', () => []).value;
+  const d = src.equals(dst) ? e.value : lookupOrCreate(c, dst, 'list', () => []).value;
   if (to === 'LEFT') d.unshift(item);
   else d.push(item);
+  dropIfEmpty(c, src, e);
 }
 
 export const listCommands: Record<string, Handler> = {

@@ -18,10 +18,11 @@ function srem(c: Ctx, a: Buffer[]): void {
   dropIfEmpty(c, a[0]!, e);
 }
 
-/** SMOVE source destination member */
+/** SMOVE source destination member (the same key twice changes nothing). */
 function smove(c: Ctx, a: Buffer[]): void {
   const e = lookup(c, a[0]!, 'set');
   lookup(c, a[1]!, 'set');
+  if (a[0]!.equals(a[1]!)) return;
   const m = bin(a[2]!);
   if (!e || !e.value.delete(m)) return;
   dropIfEmpty(c, a[0]!, e);
