@@ -20,6 +20,11 @@
  * Every server runs as one process with one event loop or worker (nginx worker_processes 1, webdis
  * threads 1), so per-core efficiency is compared. webdis and nginx/nchan are installed with apt-get
  * when absent (as root); a peer that cannot be installed is reported as skipped.
+ *
+ * redstack packs what a client is owed in one event-loop turn into one frame, so at maximum load its
+ * cost per delivery is amortised over the messages in flight (the window); the fixed-rate column
+ * shows the cost when there is little to pack (about one syscall per message per socket).
+ * BENCH_DEBUG=1 prints latency percentiles per run; BENCH_LAT_SECS sets the fixed-rate phase length.
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -66,6 +71,8 @@ interface Sample {
   cpuUsPerMsg: number;
   p50: number;
   p99: number;
+  /** Server CPU per delivery during the fixed-rate phase (little to batch: the unamortised cost). */
+  cpuUsAtFixedRate: number;
   latencyCount: number;
   expectedLatency: number;
 }
@@ -393,6 +400,7 @@ async function measure(kind: Kind, shape: Shape, redis: RedisServer, dir: string
     await workers.all(() => ({ cmd: 'reset', record: true }));
     workers.counts.fill(0);
     const before = workers.received;
+    const cf0 = cpuNs(server.pids());
     const t = performance.now();
     let sent = 0;
     const total = Math.round(shape.latencyRate * secs.latency);
@@ -406,6 +414,8 @@ async function measure(kind: Kind, shape: Shape, redis: RedisServer, dir: string
       await sleep(1);
     }
     await drain(workers, before + sent * fanout, 5000);
+    const cf1 = cpuNs(server.pids());
+    const deliveredFixed = workers.received - before;
     const reports = await workers.all<{ lat?: number[] }>(() => ({ cmd: 'report' }));
     const lat = reports.flatMap((r) => r.lat ?? []);
     if (process.env.BENCH_DEBUG) console.error(kind, shape.name, [50, 90, 95, 98, 99, 99.9].map((p) => p + "%=" + percentile(lat, p).toFixed(2)).join(" "), "over30:", lat.filter((x) => x > 30).length);
@@ -416,6 +426,7 @@ async function measure(kind: Kind, shape: Shape, redis: RedisServer, dir: string
       cpuUsPerMsg,
       p50: lat.length ? percentile(lat, 50) : NaN,
       p99: lat.length ? percentile(lat, 99) : NaN,
+      cpuUsAtFixedRate: deliveredFixed > 0 ? (cf1 - cf0) / 1000 / deliveredFixed : NaN,
       latencyCount: lat.length,
       expectedLatency: sent * fanout,
     };
@@ -466,7 +477,7 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
           const s = await measure(kind, shape, redis, dir, workers, secs);
           samples.push(s);
           console.error(
-            `round ${r + 1} ${shape.name} ${kind}: ${(s.rate / 1000).toFixed(1)}k msg/s, ${s.cpuUsPerMsg.toFixed(2)} us CPU/msg, p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms (${s.latencyCount}/${s.expectedLatency} timed)`,
+            `round ${r + 1} ${shape.name} ${kind}: ${(s.rate / 1000).toFixed(1)}k msg/s, ${s.cpuUsPerMsg.toFixed(2)} us CPU/msg (${s.cpuUsAtFixedRate.toFixed(2)} at fixed rate), p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms (${s.latencyCount}/${s.expectedLatency} timed)`,
           );
           await redis.cli('FLUSHALL');
         }
@@ -486,7 +497,13 @@ function report(samples: Sample[], shapes: Shape[], kinds: Kind[], skipped: Part
   const out: string[] = [];
   out.push(`environment: ${environment()}; ${rounds} round(s), medians; clients in 2 worker processes`);
   for (const shape of shapes) {
-    out.push('', `### ${shape.name}`, '', '| server | delivered msg/s | server CPU per delivery | p50 latency | p99 latency | redstack / server |', '|---|---|---|---|---|---|');
+    out.push(
+      '',
+      `### ${shape.name}`,
+      '',
+      `| server | delivered msg/s (max load) | server CPU per delivery (max load) | p50 latency | p99 latency | CPU per delivery at ${shape.latencyRate} msg/s | redstack / server (msg/s) |`,
+      '|---|---|---|---|---|---|---|',
+    );
     const mine = median(samples.filter((s) => s.who === 'redstack' && s.shape === shape.name).map((s) => s.rate));
     for (const kind of kinds) {
       const ss = samples.filter((s) => s.who === kind && s.shape === shape.name);
@@ -497,12 +514,13 @@ function report(samples: Sample[], shapes: Shape[], kinds: Kind[], skipped: Part
       const cpu = median(ss.map((s) => s.cpuUsPerMsg));
       const p50 = median(ss.map((s) => s.p50));
       const p99 = median(ss.map((s) => s.p99));
+      const cpuFixed = median(ss.map((s) => s.cpuUsAtFixedRate));
       const lost = ss.some((s) => s.latencyCount < s.expectedLatency) ? ' (some not delivered)' : '';
       out.push(
-        `| ${kind} | ${(rate / 1000).toFixed(1)}k (${(lo / 1000).toFixed(0)}-${(hi / 1000).toFixed(0)}k) | ${cpu.toFixed(2)} µs | ${p50.toFixed(2)} ms | ${p99.toFixed(2)} ms${lost} | ${kind === 'redstack' ? '' : (mine / rate).toFixed(2) + 'x'} |`,
+        `| ${kind} | ${(rate / 1000).toFixed(1)}k (${(lo / 1000).toFixed(0)}-${(hi / 1000).toFixed(0)}k) | ${cpu.toFixed(2)} µs | ${p50.toFixed(2)} ms | ${p99.toFixed(2)} ms${lost} | ${cpuFixed.toFixed(2)} µs | ${kind === 'redstack' ? '' : (mine / rate).toFixed(2) + 'x'} |`,
       );
     }
-    for (const [k, why] of Object.entries(skipped)) out.push(`| ${k} | skipped: ${why} | | | | |`);
+    for (const [k, why] of Object.entries(skipped)) out.push(`| ${k} | skipped: ${why} | | | | | |`);
   }
   return out.join('\n');
 }

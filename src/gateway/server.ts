@@ -132,15 +132,18 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const publishes = { ws: 0, http: 0 };
   const conns = { ws: 0, sse: 0 };
 
+  const release = (ip: string): void => {
+    const n = (perIp.get(ip) ?? 1) - 1;
+    if (n <= 0) perIp.delete(ip);
+    else perIp.set(ip, n);
+  };
   const hub = new Hub(subscriber, {
     history,
     clock,
     onSessionClosed(session, reason) {
       sessions.delete(session);
       conns[session.transport.kind]--;
-      const n = (perIp.get(session.ip) ?? 1) - 1;
-      if (n <= 0) perIp.delete(session.ip);
-      else perIp.set(session.ip, n);
+      release(session.ip);
       if (reason !== 'client' && reason !== 'shutdown') log.info({ session: session.id, ip: session.ip, reason, dropped: session.droppedTotal }, 'client disconnected');
     },
   });
@@ -213,7 +216,16 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       return;
     }
     const token = url.searchParams.get('token') ?? bearer(req) ?? undefined;
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, ip, token));
+    // The slot is taken before the handshake; a handshake that ws refuses (bad headers) never
+    // becomes a session, so give the slot back when its socket closes.
+    let upgraded = false;
+    socket.once('close', () => {
+      if (!upgraded) release(ip);
+    });
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      upgraded = true;
+      onConnection(ws, ip, token);
+    });
   };
 
   const onConnection = (ws: WebSocket, ip: string, token: string | undefined): void => {

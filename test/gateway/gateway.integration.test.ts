@@ -332,6 +332,37 @@ test('limits: connections per IP and subscriptions per client', async () => {
   });
 });
 
+test('a refused handshake gives its per-IP slot back; compression is negotiated when enabled', async () => {
+  await withGateway({ limits: { maxConnectionsPerIp: 1 }, compression: { threshold: 16, concurrency: 2 } }, async (s) => {
+    for (let i = 0; i < 3; i++) {
+      const u = new URL(s.wsUrl);
+      const sock = connect(Number(u.port), u.hostname);
+      await new Promise((r) => sock.once('connect', r));
+      // No Sec-WebSocket-Key: ws answers 400 and closes.
+      sock.end(`GET /ws HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      sock.resume(); // read the 400 so that 'close' can follow
+      await new Promise((r) => sock.once('close', r));
+    }
+    // The server sees each refused socket close a moment after the client does.
+    let c: WsClient | undefined;
+    await waitUntil(async () => {
+      const attempt = new WsClient(s.wsUrl);
+      const ok = await new Promise<boolean>((resolve) => {
+        attempt.ws.once('open', () => resolve(true));
+        attempt.ws.once('unexpected-response', () => resolve(false));
+      });
+      if (ok) c = attempt;
+      return ok;
+    }, 2000, 'a slot for the real client');
+    assert.match(String(c!.ws.extensions), /permessage-deflate/);
+    await c!.request({ type: 'subscribe', channels: ['z'] });
+    await s.pub.cmd(['PUBLISH', 'z', 'compressible '.repeat(100)]);
+    const m = await c!.waitFor((x) => x.type === 'message');
+    assert.equal(m.data, 'compressible '.repeat(100));
+    await c!.close();
+  });
+});
+
 test('/metrics is Prometheus text on its own registry; /healthz; the page and uPlot are served', async () => {
   await withGateway({}, async (s) => {
     const c = await WsClient.open(s.wsUrl);
