@@ -28,7 +28,9 @@ export function streamNodeEntries(nodeKey: Buffer, lp: Buffer, out: StreamEntry[
   const count = int(c);
   const deleted = int(c);
   const numMaster = int(c);
-  if (numMaster < 0 || numMaster > lp.length) throw bad('bad master field count');
+  // Each listpack entry takes at least 2 bytes: a count the rest of the blob cannot hold is corrupt,
+  // and rejecting it here keeps it from sizing an array.
+  if (numMaster < 0 || numMaster * 2 > c.last - c.p) throw bad('bad master field count');
   const masterFields: Buffer[] = [];
   for (let f = 0; f < numMaster; f++) masterFields.push(str(c));
   if (int(c) !== 0) throw bad('master entry not terminated by 0');
@@ -44,7 +46,7 @@ export function streamNodeEntries(nodeKey: Buffer, lp: Buffer, out: StreamEntry[
       for (let f = 0; f < numMaster; f++) fields[f] = [masterFields[f]!, str(c)];
     } else {
       const nf = int(c);
-      if (nf < 0 || nf > lp.length) throw bad('bad field count');
+      if (nf < 0 || nf * 4 > c.last - c.p) throw bad('bad field count');
       fields = new Array(nf);
       for (let f = 0; f < nf; f++) {
         const field = str(c);
