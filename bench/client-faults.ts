@@ -2,8 +2,10 @@
  * `npm run bench -- client-faults [--quick] [--json FILE] [fault...] [who=a,b]`
  *
  * The same fault matrix for redstack's client, ioredis and node-redis, counted side by side. Each
- * (client, fault) pair gets a fresh redis-server with appendonly yes / appendfsync always, so an
- * acknowledged write survives a crash and every INCR that was applied can be counted afterwards.
+ * (client, fault) pair gets a fresh redis-server; for the faults that restart it, with appendonly
+ * yes / appendfsync always (no automatic rewrite), so an acknowledged write survives the crash and
+ * every INCR that was applied can be counted afterwards. The other faults run without persistence
+ * (the server keeps its memory), so disk latency does not blur their throughput.
  *
  * Workload, 100 calls in flight at all times (each settled call starts the next):
  * - INCR of a key of its own (`i:<n>`): after the run the key must hold 0 or 1; 2 means the client
@@ -59,6 +61,8 @@ interface Fault {
   name: string;
   /** Dataset written before the run (DEBUG POPULATE), so that a restart loads for a while. */
   populate: number;
+  /** Faults that restart the server need the AOF (fsync always) to keep what was acknowledged. */
+  aof: boolean;
   /** Applies the fault; resolves when the server is back (the fault's end). */
   apply(server: RedisServer): Promise<void>;
 }
@@ -97,16 +101,19 @@ const FAULTS: Fault[] = [
   {
     name: 'kill',
     populate: 1_000_000,
+    aof: true,
     apply: (s) => s.restart({ signal: 'SIGKILL' }),
   },
   {
     name: 'client-kill',
     populate: 0,
+    aof: false,
     apply: async (s) => void s.cli('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'),
   },
   {
     name: 'stop',
     populate: 0,
+    aof: false,
     apply: async (s) => {
       s.signal('SIGSTOP');
       await sleep(1500);
@@ -116,6 +123,7 @@ const FAULTS: Fault[] = [
   {
     name: 'password',
     populate: 0,
+    aof: true,
     apply: async (s) => {
       await s.restart({ signal: 'SIGKILL', options: { password: 'fault-bench-pw' } });
       await sleep(1500);
@@ -190,7 +198,11 @@ export async function run(opts: RunOptions): Promise<void> {
 }
 
 async function scenario(who: string, fault: Fault, steadyMs: number, afterMs: number): Promise<Counts> {
-  const server = await RedisServer.start({ persistence: 'aof', config: { appendfsync: 'always' } });
+  // No automatic AOF rewrite: a fork and its disk writes during the run would slow the server for
+  // whichever client wrote the most, and blur the recovery times.
+  const server = fault.aof
+    ? await RedisServer.start({ persistence: 'aof', config: { appendfsync: 'always', 'auto-aof-rewrite-percentage': 0 } })
+    : await RedisServer.start({ persistence: 'none' });
   try {
     await prepare(server, fault.populate);
     const driver = await DRIVERS[who]!(server.port);
