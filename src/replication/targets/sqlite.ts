@@ -12,12 +12,16 @@
  *   - A full sync runs in one transaction: rows go into <p>keys_loading as the snapshot is parsed; at
  *     its end the old table is dropped, the new one renamed, and the position stored, before COMMIT.
  *     An abort is a ROLLBACK: the old data was never touched. A crash mid-sync leaves no trace.
- *   - Each batch of commands is one transaction with its position. Commands are planned per batch
- *     (sql/command-keys.ts), the rows they need read, the commands applied on those rows in memory
- *     (sql/overlay.ts, the memory mirror's handlers for value changes), and only changed rows written.
+ *   - Commands are planned per batch (sql/command-keys.ts), the rows they need read, the commands
+ *     applied on those rows in memory (sql/overlay.ts, the memory mirror's handlers for value
+ *     changes), and only changed rows written, with the position. Batches are group-committed
+ *     (`commitIntervalMs`, 5 ms by default): at a high rate one transaction takes many batches (and
+ *     the WAL gets each hot page once per commit, not once per batch); at a low rate each batch
+ *     commits at once.
  *   - WAL journal, synchronous=NORMAL by default: a power loss may lose the last commits, but never
  *     separates data from its position, so the replica simply resumes from an earlier offset.
  */
+import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 import type {
   FullSyncInfo, ReplicaStatus, ReplicatedCommand, ReplicationPosition, SnapshotKey, Target, UnhandledCommand,
@@ -39,8 +43,21 @@ export interface SqliteTargetOptions {
   synchronous?: 'off' | 'normal' | 'full';
   /** Page cache while a snapshot loads, in MiB (default 256): random-order inserts need the B-tree in memory. */
   loadCacheMiB?: number;
+  /**
+   * Group commit (default 5 ms): a batch that comes within this long of the last commit joins an
+   * open transaction, committed when the interval has passed (by a timer if nothing else comes).
+   * Data and position are committed together, always; the replica's position may run ahead of
+   * what is committed by at most the interval, and a crash resumes from the committed position.
+   * The 'commit' event tells what is committed. 0: a commit per batch.
+   */
+  commitIntervalMs?: number;
   /** Wall clock (ms since epoch) for reads that hide expired keys, and relative TTLs. Default Date.now. */
   now?: () => number;
+}
+
+export interface SqliteTargetEvents {
+  /** Everything up to `position` is committed. */
+  commit: [position: ReplicationPosition];
 }
 
 /** A key as read back: its value (with type) and expiry. */
@@ -56,7 +73,7 @@ interface RawRow {
 
 type Stmt = Database.Statement<unknown[]>;
 
-export class SqliteTarget implements Target {
+export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Target {
   readonly #o: SqliteTargetOptions;
   readonly #t: TableNames;
   readonly #now: () => number;
@@ -65,12 +82,19 @@ export class SqliteTarget implements Target {
   #s: Record<'fetch' | 'upsert' | 'delete' | 'expire' | 'position' | 'load', Stmt> | null = null;
   #loading: SnapshotRows | null = null;
   #replica: ReplicaStatus | undefined;
+  /** A stream transaction is open (group commit), with this position stored in it. */
+  #txOpen = false;
+  #txPosition: ReplicationPosition | undefined;
+  #lastCommit = -Infinity;
+  #timer: NodeJS.Timeout | undefined;
+  #failure: Error | undefined;
   /** Snapshot keys not stored (module values), over the target's life. */
   unsupportedKeys = 0;
   /** Commands reported unhandled, over the target's life. */
   unhandledCommands = 0;
 
   constructor(options: SqliteTargetOptions) {
+    super();
     if (!options.path && !options.database) throw new SqlTargetError('ERR_SQL_TARGET_OPTION', 'SqliteTarget needs a path or a database');
     this.#o = options;
     this.#t = tableNames(options.prefix ?? 'redstack_');
@@ -99,22 +123,28 @@ export class SqliteTarget implements Target {
     }
     const db = this.#db;
     const t = this.#t;
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS ${t.meta} (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS ${t.position} (
-        id INTEGER PRIMARY KEY CHECK (id = 1), replid TEXT NOT NULL, repl_offset INTEGER NOT NULL);
-    `);
+    // Only write when something is missing: a second handle on a file in use (a reader) must not
+    // need the write lock.
+    const have = new Set(db.prepare(`SELECT name FROM sqlite_master`).pluck().all() as string[]);
+    const complete = [t.meta, t.position, t.keys, `${t.keys}_db_key`, t.live].every((n) => have.has(n)) && !have.has(t.loading);
+    if (!complete) {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS ${t.meta} (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS ${t.position} (
+          id INTEGER PRIMARY KEY CHECK (id = 1), replid TEXT NOT NULL, repl_offset INTEGER NOT NULL);
+      `);
+      db.exec(this.#keysTable(t.keys));
+      db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${t.keys}_db_key ON ${t.keys} (db, key)`);
+      db.exec(this.#liveView());
+      // A loading table can only be left by a process that died mid-sync outside a transaction
+      // (never by this code); drop it anyway.
+      db.exec(`DROP TABLE IF EXISTS ${t.loading}`);
+    }
     const format = db.prepare(`SELECT value FROM ${t.meta} WHERE name = 'format'`).get() as { value: string } | undefined;
     if (format && Number(format.value) !== VALUE_FORMAT) {
       throw new SqlTargetError('ERR_SQL_TARGET_FORMAT', `the tables hold value format ${format.value}; this version reads format ${VALUE_FORMAT} (use another prefix or file)`);
     }
-    db.prepare(`INSERT OR IGNORE INTO ${t.meta} (name, value) VALUES ('format', ?)`).run(String(VALUE_FORMAT));
-    db.exec(this.#keysTable(t.keys));
-    db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${t.keys}_db_key ON ${t.keys} (db, key)`);
-    db.exec(this.#liveView());
-    // A loading table can only be left by a process that died mid-sync outside a transaction
-    // (never by this code); drop it anyway.
-    db.exec(`DROP TABLE IF EXISTS ${t.loading}`);
+    if (!format) db.prepare(`INSERT INTO ${t.meta} (name, value) VALUES ('format', ?)`).run(String(VALUE_FORMAT));
     this.#prepare();
     const pos = db.prepare(`SELECT replid, repl_offset FROM ${t.position} WHERE id = 1`).get() as { replid: string; repl_offset: number } | undefined;
     return pos ? { replid: pos.replid, offset: Number(pos.repl_offset) } : undefined;
@@ -122,6 +152,8 @@ export class SqliteTarget implements Target {
 
   beginFullSync(_info: FullSyncInfo): void {
     const db = this.database;
+    this.#check();
+    this.#commit();
     if (db.inTransaction) db.exec('ROLLBACK');
     db.pragma(`cache_size = ${-1024 * (this.#o.loadCacheMiB ?? 256)}`);
     db.exec('BEGIN IMMEDIATE');
@@ -169,7 +201,14 @@ export class SqliteTarget implements Target {
     const db = this.database;
     const s = this.#s!;
     let unhandled: UnhandledCommand[] | undefined;
-    db.exec('BEGIN');
+    this.#check();
+    // One transaction spans the batches of a commit interval (group commit); each batch is a
+    // savepoint in it, so that a batch that fails leaves the earlier ones to be committed.
+    if (!this.#txOpen) {
+      db.exec('BEGIN');
+      this.#txOpen = true;
+    }
+    db.exec('SAVEPOINT batch');
     try {
       if (commands.length > 0) {
         const now = this.#now();
@@ -193,22 +232,62 @@ export class SqliteTarget implements Target {
         }
       }
       s.position.run(position.replid, position.offset);
-      db.exec('COMMIT');
+      db.exec('RELEASE batch');
     } catch (err) {
-      if (db.inTransaction) db.exec('ROLLBACK');
+      if (db.inTransaction) db.exec('ROLLBACK TO batch; RELEASE batch');
       throw err;
     }
+    this.#txPosition = position;
+    this.#maybeCommit();
     if (unhandled) this.unhandledCommands += unhandled.length;
     return unhandled;
+  }
+
+  /** Commits now if the last commit is `commitIntervalMs` old, else once it is (see the option). */
+  #maybeCommit(): void {
+    const every = this.#o.commitIntervalMs ?? 5;
+    const since = performance.now() - this.#lastCommit;
+    if (every <= 0 || since >= every) {
+      this.#commit();
+      return;
+    }
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      try {
+        this.#commit();
+      } catch (err) {
+        this.#failure ??= err as Error;
+      }
+    }, every - since);
+  }
+
+  /** Commits the open stream transaction, if any. */
+  #commit(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.#txOpen) return;
+    this.#db!.exec('COMMIT');
+    this.#txOpen = false;
+    this.#lastCommit = performance.now();
+    const p = this.#txPosition;
+    if (p && this.listenerCount('commit') > 0) this.emit('commit', { ...p });
+  }
+
+  #check(): void {
+    if (this.#failure) throw this.#failure;
   }
 
   status(status: ReplicaStatus): void {
     this.#replica = status;
   }
 
+  /** Commits what is pending (not a snapshot in progress: that is rolled back), then closes. */
   close(): void {
     const db = this.#db;
     if (!db) return;
+    if (this.#loading) this.abortFullSync();
+    else if (!this.#failure) this.#commit();
+    if (this.#timer) clearTimeout(this.#timer);
     if (db.inTransaction) db.exec('ROLLBACK');
     this.#loading = null;
     this.#s = null;
