@@ -78,11 +78,6 @@ export function bytesAt(ab: ArrayBufferLike, offset: number, length: number): Bu
   return new FastBuffer(ab, offset, length);
 }
 
-/** A view of `buf[start..end)`, for one-off use (hot loops use bytesAt). */
-export function view(buf: Buffer, start: number, end: number): Buffer {
-  return new FastBuffer(buf.buffer, buf.byteOffset + start, end - start);
-}
-
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 /** Dekker's splitter for 53-bit doubles: 2^27 + 1. */
 const SPLIT = 134217729;
@@ -170,13 +165,6 @@ function exactDecimal17(a: number, b: number, nb: number, k: number): number {
   const margin = Math.abs(s) * TIE_MARGIN;
   if (s + (err + margin) !== s || s + (err - margin) !== s) return Number.NaN;
   return s;
-}
-
-/** An item as a zset score: strings are parsed as Redis prints doubles ("inf", "-inf", "nan"). */
-export function itemScore(item: Item): number {
-  if (typeof item === 'number') return item;
-  if (typeof item === 'bigint') return Number(item);
-  return scoreFromBytes(item, 0, item.length);
 }
 
 /** Parses a score as Redis writes it in text (strtod: also "inf", "-inf", "nan" in any case). */
