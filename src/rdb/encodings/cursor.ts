@@ -40,6 +40,13 @@ export abstract class ElementCursor {
     this.count = 0;
   }
 
+  /** At the end of a blob: drop it, so that a cursor kept between values pins no input chunk. */
+  protected finish(): false {
+    this.buf = EMPTY;
+    this.#ab = EMPTY.buffer;
+    return false;
+  }
+
   protected setInt(v: number | bigint): true {
     this.isInt = true;
     this.int = v;

@@ -105,7 +105,7 @@ export class ListpackCursor extends ElementCursor {
     if (this.p !== last || this.buf[last] !== LP_EOF) throw bad('missing the 0xFF terminator');
     const declared = this.declared;
     if (declared !== -1 && declared !== this.count) throw bad(`count ${declared} but ${this.count} entries`);
-    return false;
+    return this.finish();
   }
 }
 

@@ -105,7 +105,7 @@ export class ZiplistCursor extends ElementCursor {
     if (this.p !== last || this.buf[last] !== ZIP_END) throw bad('missing the 0xFF terminator');
     const zllen = this.declared;
     if (zllen !== -1 && zllen !== this.count) throw bad(`zllen ${zllen} but ${this.count} entries`);
-    return false;
+    return this.finish();
   }
 }
 
