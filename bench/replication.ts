@@ -180,7 +180,10 @@ class TimedTarget implements Target {
     return this.inner.close();
   }
   applyCommands(commands: readonly ReplicatedCommand[], position: ReplicationPosition) {
+    // Listed before the call: a target may commit (and say so) before it returns.
+    if (this.#onCommit) this.#mark(commands);
     const r = this.inner.applyCommands(commands, position);
+    if (this.#onCommit) return r;
     if (r instanceof Promise) return r.then((x) => (this.#mark(commands), x));
     this.#mark(commands);
     return r;

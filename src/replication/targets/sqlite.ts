@@ -14,10 +14,10 @@
  *     An abort is a ROLLBACK: the old data was never touched. A crash mid-sync leaves no trace.
  *   - Commands are planned per batch (sql/command-keys.ts), the rows they need read, the commands
  *     applied on those rows in memory (sql/overlay.ts, the memory mirror's handlers for value
- *     changes), and only changed rows written, with the position. Batches are group-committed
- *     (`commitIntervalMs`, 5 ms by default): at a high rate one transaction takes many batches (and
- *     the WAL gets each hot page once per commit, not once per batch); at a low rate each batch
- *     commits at once.
+ *     changes), and only changed rows written, with the position. Batches are group-committed: one
+ *     transaction takes every batch the replica has ready, up to `commitIntervalMs` (20 ms), so at
+ *     a high rate the WAL gets each hot page once per commit, not once per batch, and at a low rate
+ *     each batch commits at once.
  *   - WAL journal, synchronous=NORMAL by default: a power loss may lose the last commits, but never
  *     separates data from its position, so the replica simply resumes from an earlier offset.
  */
@@ -44,11 +44,11 @@ export interface SqliteTargetOptions {
   /** Page cache while a snapshot loads, in MiB (default 256): random-order inserts need the B-tree in memory. */
   loadCacheMiB?: number;
   /**
-   * Group commit (default 5 ms): a batch that comes within this long of the last commit joins an
-   * open transaction, committed when the interval has passed (by a timer if nothing else comes).
-   * Data and position are committed together, always; the replica's position may run ahead of
-   * what is committed by at most the interval, and a crash resumes from the committed position.
-   * The 'commit' event tells what is committed. 0: a commit per batch.
+   * Group commit: batches join one open transaction until the replica has no further batch ready
+   * (then it commits, before the replica waits for more), or for at most this long (default 20 ms)
+   * while batches keep coming. Data and position are committed together, always; the replica's
+   * position may run ahead of what is committed by that much, and a crash resumes from the committed
+   * position. The 'commit' event tells what is committed. 0: a commit per batch.
    */
   commitIntervalMs?: number;
   /** Wall clock (ms since epoch) for reads that hide expired keys, and relative TTLs. Default Date.now. */
@@ -85,8 +85,8 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
   /** A stream transaction is open (group commit), with this position stored in it. */
   #txOpen = false;
   #txPosition: ReplicationPosition | undefined;
-  #lastCommit = -Infinity;
-  #timer: NodeJS.Timeout | undefined;
+  #txStart = 0;
+  #immediate: NodeJS.Immediate | undefined;
   #failure: Error | undefined;
   /** Snapshot keys not stored (module values), over the target's life. */
   unsupportedKeys = 0;
@@ -207,6 +207,7 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
     if (!this.#txOpen) {
       db.exec('BEGIN');
       this.#txOpen = true;
+      this.#txStart = performance.now();
     }
     db.exec('SAVEPOINT batch');
     try {
@@ -243,32 +244,34 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
     return unhandled;
   }
 
-  /** Commits now if the last commit is `commitIntervalMs` old, else once it is (see the option). */
+  /**
+   * Group commit: commits as soon as the replica has no further batch ready (an immediate, which
+   * runs once the replica yields to I/O), or at once when the transaction has been open for
+   * `commitIntervalMs` (the replica may go on for a while without yielding under load).
+   */
   #maybeCommit(): void {
-    const every = this.#o.commitIntervalMs ?? 5;
-    const since = performance.now() - this.#lastCommit;
-    if (every <= 0 || since >= every) {
+    const every = this.#o.commitIntervalMs ?? 20;
+    if (every <= 0 || performance.now() - this.#txStart >= every) {
       this.#commit();
       return;
     }
-    this.#timer ??= setTimeout(() => {
-      this.#timer = undefined;
+    this.#immediate ??= setImmediate(() => {
+      this.#immediate = undefined;
       try {
         this.#commit();
       } catch (err) {
         this.#failure ??= err as Error;
       }
-    }, every - since);
+    });
   }
 
   /** Commits the open stream transaction, if any. */
   #commit(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#immediate = undefined;
     if (!this.#txOpen) return;
     this.#db!.exec('COMMIT');
     this.#txOpen = false;
-    this.#lastCommit = performance.now();
     const p = this.#txPosition;
     if (p && this.listenerCount('commit') > 0) this.emit('commit', { ...p });
   }
@@ -287,7 +290,7 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
     if (!db) return;
     if (this.#loading) this.abortFullSync();
     else if (!this.#failure) this.#commit();
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#immediate) clearImmediate(this.#immediate);
     if (db.inTransaction) db.exec('ROLLBACK');
     this.#loading = null;
     this.#s = null;
