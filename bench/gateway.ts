@@ -344,97 +344,107 @@ function payload(seq: number): string {
   return `{"seq":${seq},"t":"@@${wall().toFixed(3)}@@","requests":1234.5,"p50_ms":11.2,"p99_ms":87.4,"errors":3,"pad":"xxxxxxxx"}`;
 }
 
-async function measure(kind: Kind, shape: Shape, redis: RedisServer, dir: string, workers: Workers, secs: { load: number; latency: number }): Promise<Sample> {
+interface Prepared {
+  kind: Kind;
+  server: Running;
+  pub: Publisher;
+  channels: string[];
+}
+
+/** Starts a contender's server and connects its clients for a shape; they stay up for all rounds. */
+async function prepare(kind: Kind, shape: Shape, redis: RedisServer, dir: string, workers: Workers): Promise<Prepared> {
   const server = await startContender(kind, redis, dir);
   const pub = await publisherFor(kind, redis, server);
-  try {
-    const channels = Array.from({ length: shape.channels }, (_, i) => `bench.${i}`);
-    const assign = Array.from({ length: shape.clients }, (_, i) => channels[i % channels.length]!);
-    const per = Math.ceil(assign.length / workers.procs.length);
-    await workers.all((i) => ({ cmd: 'connect', kind, url: server.url, channels: assign.slice(i * per, (i + 1) * per) }));
-    const fanout = shape.clients / shape.channels;
-    let seq = 0;
-    const next = (n: number): [string, string][] => {
-      const items: [string, string][] = [];
-      for (let i = 0; i < n; i++, seq++) items.push([channels[seq % channels.length]!, payload(seq)]);
-      return items;
-    };
+  // Channel names per contender: every server is subscribed at once, on one Redis.
+  const channels = Array.from({ length: shape.channels }, (_, i) => `${kind}.b${i}`);
+  const assign = Array.from({ length: shape.clients }, (_, i) => channels[i % channels.length]!);
+  const per = Math.ceil(assign.length / workers.procs.length);
+  await workers.all((i) => ({ cmd: 'connect', kind, url: server.url, channels: assign.slice(i * per, (i + 1) * per) }));
+  return { kind, server, pub, channels };
+}
 
-    // Maximum load, closed loop.
-    await workers.all(() => ({ cmd: 'reset', record: false }));
-    workers.counts.fill(0);
-    let published = 0;
-    const chunk = kind === 'nchan' ? 64 : 100;
-    const start = performance.now();
-    const warm = 300;
-    let t0 = 0;
-    let r0 = 0;
-    let c0 = 0;
-    for (;;) {
-      const el = performance.now() - start;
-      if (t0 === 0 && el >= warm) {
-        t0 = performance.now();
-        r0 = workers.received;
-        c0 = cpuNs(server.pids());
-      }
-      if (el >= warm + secs.load * 1000) break;
-      const inFlight = published - workers.received / fanout;
-      const room = Math.floor(shape.window - inFlight);
-      if (room <= 0) {
-        await sleep(1);
-        continue;
-      }
-      const n = Math.min(chunk, room);
-      await pub.send(next(n));
-      published += n;
+async function measure(p: Prepared, shape: Shape, workers: Workers, secs: { load: number; latency: number }): Promise<Sample> {
+  const { kind, server, pub, channels } = p;
+  const fanout = shape.clients / shape.channels;
+  let seq = 0;
+  const next = (n: number): [string, string][] => {
+    const items: [string, string][] = [];
+    for (let i = 0; i < n; i++, seq++) items.push([channels[seq % channels.length]!, payload(seq)]);
+    return items;
+  };
+  // Maximum load, closed loop.
+  await workers.all(() => ({ cmd: 'reset', record: false }));
+  workers.counts.fill(0);
+  let published = 0;
+  const chunk = kind === 'nchan' ? 64 : 100;
+  const start = performance.now();
+  const warm = 300;
+  let t0 = 0;
+  let r0 = 0;
+  let c0 = 0;
+  for (;;) {
+    const el = performance.now() - start;
+    if (t0 === 0 && el >= warm) {
+      t0 = performance.now();
+      r0 = workers.received;
+      c0 = cpuNs(server.pids());
     }
-    const t1 = performance.now();
-    const r1 = workers.received;
-    const c1 = cpuNs(server.pids());
-    await drain(workers, published * fanout, 5000);
-    const delivered = r1 - r0;
-    const rate = (delivered / (t1 - t0)) * 1000;
-    const cpuUsPerMsg = delivered > 0 ? (c1 - c0) / 1000 / delivered : NaN;
-
-    // Latency at a fixed rate.
-    await workers.all(() => ({ cmd: 'reset', record: true }));
-    workers.counts.fill(0);
-    const before = workers.received;
-    const cf0 = cpuNs(server.pids());
-    const t = performance.now();
-    let sent = 0;
-    const total = Math.round(shape.latencyRate * secs.latency);
-    while (sent < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - t) / 1000) * shape.latencyRate));
-      if (due > sent) {
-        const n = due - sent;
-        await pub.send(next(n));
-        sent += n;
-      }
+    if (el >= warm + secs.load * 1000) break;
+    const inFlight = published - workers.received / fanout;
+    const room = Math.floor(shape.window - inFlight);
+    if (room <= 0) {
       await sleep(1);
+      continue;
     }
-    await drain(workers, before + sent * fanout, 5000);
-    const cf1 = cpuNs(server.pids());
-    const deliveredFixed = workers.received - before;
-    const reports = await workers.all<{ lat?: number[] }>(() => ({ cmd: 'report' }));
-    const lat = reports.flatMap((r) => r.lat ?? []);
-    if (process.env.BENCH_DEBUG) console.error(kind, shape.name, [50, 90, 95, 98, 99, 99.9].map((p) => p + "%=" + percentile(lat, p).toFixed(2)).join(" "), "over30:", lat.filter((x) => x > 30).length);
-    return {
-      who: kind,
-      shape: shape.name,
-      rate,
-      cpuUsPerMsg,
-      p50: lat.length ? percentile(lat, 50) : NaN,
-      p99: lat.length ? percentile(lat, 99) : NaN,
-      cpuUsAtFixedRate: deliveredFixed > 0 ? (cf1 - cf0) / 1000 / deliveredFixed : NaN,
-      latencyCount: lat.length,
-      expectedLatency: sent * fanout,
-    };
-  } finally {
-    await workers.all(() => ({ cmd: 'disconnect' })).catch(() => undefined);
-    await pub.close().catch(() => undefined);
-    await server.stop();
+    const n = Math.min(chunk, room);
+    await pub.send(next(n));
+    published += n;
   }
+  const t1 = performance.now();
+  const r1 = workers.received;
+  const c1 = cpuNs(server.pids());
+  await drain(workers, published * fanout, 5000);
+  const delivered = r1 - r0;
+  const rate = (delivered / (t1 - t0)) * 1000;
+  const cpuUsPerMsg = delivered > 0 ? (c1 - c0) / 1000 / delivered : NaN;
+
+  // Latency at a fixed rate.
+  await workers.all(() => ({ cmd: 'reset', record: true }));
+  workers.counts.fill(0);
+  const before = workers.received;
+  const cf0 = cpuNs(server.pids());
+  const t = performance.now();
+  let sent = 0;
+  const total = Math.round(shape.latencyRate * secs.latency);
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - t) / 1000) * shape.latencyRate));
+    if (due > sent) {
+      const n = due - sent;
+      await pub.send(next(n));
+      sent += n;
+    }
+    await sleep(1);
+  }
+  await drain(workers, before + sent * fanout, 5000);
+  const cf1 = cpuNs(server.pids());
+  const deliveredFixed = workers.received - before;
+  const reports = await workers.all<{ lat?: number[] }>(() => ({ cmd: 'report' }));
+  const lat = reports.flatMap((r) => r.lat ?? []);
+  if (process.env.BENCH_DEBUG) {
+    const ps = [50, 90, 95, 98, 99, 99.9].map((q) => `${q}%=${percentile(lat, q).toFixed(2)}`).join(' ');
+    console.error(`${kind} ${shape.name} latency ms: ${ps}`);
+  }
+  return {
+    who: kind,
+    shape: shape.name,
+    rate,
+    cpuUsPerMsg,
+    p50: lat.length ? percentile(lat, 50) : NaN,
+    p99: lat.length ? percentile(lat, 99) : NaN,
+    cpuUsAtFixedRate: deliveredFixed > 0 ? (cf1 - cf0) / 1000 / deliveredFixed : NaN,
+    latencyCount: lat.length,
+    expectedLatency: sent * fanout,
+  };
 }
 
 /** Waits until the workers have received `target` messages, or nothing more arrives for `idleMs`. */
@@ -455,8 +465,8 @@ async function drain(workers: Workers, target: number, idleMs: number): Promise<
 export async function run(opts: { json?: string; rounds?: number; quick?: boolean; args: string[] }): Promise<void> {
   const only = opts.args.find((a) => a.startsWith('only='))?.slice(5).split(',') as Kind[] | undefined;
   const wanted = only ?? ALL;
-  const rounds = opts.rounds ?? (opts.quick ? 1 : 2);
-  const secs = opts.quick ? { load: 1, latency: 1 } : { load: 2, latency: 1.5 };
+  const rounds = opts.rounds ?? (opts.quick ? 1 : 3);
+  const secs = opts.quick ? { load: 1, latency: 1 } : { load: 1.5, latency: 1 };
   if (process.env.BENCH_LAT_SECS) secs.latency = Number(process.env.BENCH_LAT_SECS);
   const shapes: Shape[] = [
     { name: '1 channel -> 1000 clients', clients: 1000, channels: 1, window: 40, latencyRate: 50 },
@@ -469,18 +479,28 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
   const workers = await Workers.start(2);
   const samples: Sample[] = [];
   try {
-    for (let r = 0; r < rounds; r++) {
-      for (const shape of shapes) {
-        // Rotate the order each round so no contender always goes first.
-        const order = kinds.map((_, i) => kinds[(i + r) % kinds.length]!);
-        for (const kind of order) {
-          const s = await measure(kind, shape, redis, dir, workers, secs);
-          samples.push(s);
-          console.error(
-            `round ${r + 1} ${shape.name} ${kind}: ${(s.rate / 1000).toFixed(1)}k msg/s, ${s.cpuUsPerMsg.toFixed(2)} us CPU/msg (${s.cpuUsAtFixedRate.toFixed(2)} at fixed rate), p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms (${s.latencyCount}/${s.expectedLatency} timed)`,
-          );
-          await redis.cli('FLUSHALL');
+    for (const shape of shapes) {
+      const live: Prepared[] = [];
+      try {
+        for (const kind of kinds) live.push(await prepare(kind, shape, redis, dir, workers));
+        for (let r = 0; r < rounds; r++) {
+          // Rotate the order each round so no contender always goes first.
+          const order = live.map((_, i) => live[(i + r) % live.length]!);
+          for (const p of order) {
+            const s = await measure(p, shape, workers, secs);
+            samples.push(s);
+            console.error(
+              `round ${r + 1} ${shape.name} ${p.kind}: ${(s.rate / 1000).toFixed(1)}k msg/s, ${s.cpuUsPerMsg.toFixed(2)} us CPU/msg (${s.cpuUsAtFixedRate.toFixed(2)} at fixed rate), p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms (${s.latencyCount}/${s.expectedLatency} timed)`,
+            );
+          }
         }
+      } finally {
+        await workers.all(() => ({ cmd: 'disconnect' })).catch(() => undefined);
+        for (const p of live) {
+          await p.pub.close().catch(() => undefined);
+          await p.server.stop();
+        }
+        await redis.cli('FLUSHALL');
       }
     }
   } finally {

@@ -14,7 +14,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { TokenError } from './errors.js';
-import { globContains, globMatch } from './glob.js';
+import { GlobCache, globContains } from './glob.js';
 
 const PREFIX = 'rs1.';
 const MAX_TOKEN_LENGTH = 8192;
@@ -125,6 +125,7 @@ export class Authorizer {
   readonly #secret: Secret[];
   readonly #anonRead: string[];
   readonly #anonPublish: string[];
+  readonly #globs = new GlobCache();
 
   constructor(opts: AuthOptions = {}) {
     this.#secret = opts.secret === undefined ? [] : Array.isArray(opts.secret) ? opts.secret : [opts.secret];
@@ -147,18 +148,18 @@ export class Authorizer {
     return g.expiresAt === undefined || g.expiresAt > now;
   }
 
-  static canSubscribe(g: Grants, channel: string): boolean {
-    for (const p of g.subscribe) if (globMatch(p, channel)) return true;
+  canSubscribe(g: Grants, channel: string): boolean {
+    for (const p of g.subscribe) if (this.#globs.match(p, channel)) return true;
     return false;
   }
 
-  static canPSubscribe(g: Grants, pattern: string): boolean {
+  canPSubscribe(g: Grants, pattern: string): boolean {
     for (const p of g.subscribe) if (globContains(p, pattern)) return true;
     return false;
   }
 
-  static canPublish(g: Grants, channel: string): boolean {
-    for (const p of g.publish) if (globMatch(p, channel)) return true;
+  canPublish(g: Grants, channel: string): boolean {
+    for (const p of g.publish) if (this.#globs.match(p, channel)) return true;
     return false;
   }
 }

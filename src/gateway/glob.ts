@@ -4,13 +4,8 @@
  * `stats.*` may psubscribe `stats.router.*` but not `*`.
  */
 
-const cache = new Map<string, RegExp>();
-const CACHE_MAX = 10_000;
-
-/** Compiles a Redis glob to an anchored RegExp (cached: grants are checked on every subscribe). */
+/** Compiles a Redis glob to an anchored RegExp. Callers that match often keep the result. */
 export function globToRegExp(glob: string): RegExp {
-  const hit = cache.get(glob);
-  if (hit) return hit;
   let src = '^';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
@@ -29,15 +24,32 @@ export function globToRegExp(glob: string): RegExp {
       i = end;
     } else src += escapeRe(c);
   }
-  const re = new RegExp(src + '$');
-  if (cache.size >= CACHE_MAX) cache.clear();
-  cache.set(glob, re);
-  return re;
+  return new RegExp(src + '$');
 }
 
-/** True when `channel` matches the Redis glob `glob`. */
+/** True when `channel` matches the Redis glob `glob` (compiles each time; see GlobCache). */
 export function globMatch(glob: string, channel: string): boolean {
   return globToRegExp(glob).test(channel);
+}
+
+/** Compiled globs, owned by one component (the gateway's Authorizer), bounded. */
+export class GlobCache {
+  readonly #res = new Map<string, RegExp>();
+  readonly #max: number;
+
+  constructor(max = 10_000) {
+    this.#max = max;
+  }
+
+  match(glob: string, channel: string): boolean {
+    let re = this.#res.get(glob);
+    if (re === undefined) {
+      if (this.#res.size >= this.#max) this.#res.clear();
+      re = globToRegExp(glob);
+      this.#res.set(glob, re);
+    }
+    return re.test(channel);
+  }
 }
 
 /** True when the pattern holds any glob metacharacter (so it is not a plain channel name). */

@@ -17,7 +17,7 @@
  * channel's stream and sequence key carry the channel's hash slot, so the script touches one slot.
  * Ids are then ordered per channel only, not across channels.
  */
-import { globMatch } from './glob.js';
+import { globToRegExp } from './glob.js';
 
 /** The commands history needs: a redstack Client or ClusterClient. */
 export interface Commander {
@@ -103,6 +103,7 @@ export interface HistoryOptions {
 
 export class History implements HistoryReader {
   readonly rules: readonly HistoryRule[];
+  readonly #compiled: RegExp[];
   readonly #client: Commander;
   readonly #prefix: string;
   readonly #sharded: boolean;
@@ -110,13 +111,14 @@ export class History implements HistoryReader {
   constructor(client: Commander, rules: HistoryRule[], opts: HistoryOptions = {}) {
     this.#client = client;
     this.rules = rules;
+    this.#compiled = rules.map((r) => globToRegExp(r.pattern));
     this.#prefix = opts.keyPrefix ?? 'redstack:gateway:';
     this.#sharded = opts.sharded ?? false;
   }
 
   /** The rule covering a channel (first match), if any. */
   ruleFor(channel: string): HistoryRule | undefined {
-    for (const r of this.rules) if (globMatch(r.pattern, channel)) return r;
+    for (let i = 0; i < this.rules.length; i++) if (this.#compiled[i]!.test(channel)) return this.rules[i];
     return undefined;
   }
 

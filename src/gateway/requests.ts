@@ -87,7 +87,7 @@ export class Requests {
 
   async #subscribe(session: Session, kind: 'channel' | 'pattern', names: string[], id: RequestId | undefined, since?: string): Promise<void> {
     const g = session.grants;
-    const refused = names.filter((n) => !(kind === 'channel' ? Authorizer.canSubscribe(g, n) : Authorizer.canPSubscribe(g, n)));
+    const refused = names.filter((n) => !(kind === 'channel' ? this.#ctx.authorizer.canSubscribe(g, n) : this.#ctx.authorizer.canPSubscribe(g, n)));
     if (refused.length > 0) {
       // All or nothing: a refused name means no subscription at all, and no data.
       throw Object.assign(new GatewayError('forbidden', `not allowed to ${kind === 'channel' ? 'subscribe to' : 'psubscribe'} ${refused.length} of the requested names`, { requestId: id }), {
@@ -109,7 +109,7 @@ export class Requests {
   }
 
   async #publish(session: Session, channel: string, data: string, id: RequestId | undefined): Promise<void> {
-    if (!Authorizer.canPublish(session.grants, channel)) throw new GatewayError('forbidden', 'not allowed to publish to this channel', { requestId: id });
+    if (!this.#ctx.authorizer.canPublish(session.grants, channel)) throw new GatewayError('forbidden', 'not allowed to publish to this channel', { requestId: id });
     const bytes = Buffer.byteLength(data);
     if (bytes > this.#ctx.limits.maxMessageBytes) {
       throw new GatewayError('too_large', `message of ${bytes} bytes is over the limit of ${this.#ctx.limits.maxMessageBytes}`, { requestId: id, option: 'maxMessageBytes' });
@@ -135,7 +135,7 @@ export class Requests {
     session.grants = g;
     const revoked: { channels: string[]; patterns: string[] } = { channels: [], patterns: [] };
     for (const s of [...session.subscriptions.values()]) {
-      const ok = s.kind === 'channel' ? Authorizer.canSubscribe(g, s.name) : Authorizer.canPSubscribe(g, s.name);
+      const ok = s.kind === 'channel' ? this.#ctx.authorizer.canSubscribe(g, s.name) : this.#ctx.authorizer.canPSubscribe(g, s.name);
       if (!ok) (s.kind === 'channel' ? revoked.channels : revoked.patterns).push(s.name);
     }
     if (revoked.channels.length) this.#ctx.hub.unsubscribe(session, 'channel', revoked.channels);

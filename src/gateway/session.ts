@@ -20,6 +20,7 @@
  *   `slowConsumerTimeoutMs` is disconnected with reason `slow_consumer`.
  * Nothing here ever waits on a client: pushing is an array append, and the hub never awaits a write.
  */
+import { randomUUID } from 'node:crypto';
 import { Batch, joinEncoded, type TransportKind } from './batch.js';
 import { laggedJson } from './protocol.js';
 import type { Grants } from './auth.js';
@@ -76,8 +77,6 @@ export interface SubscriptionKey {
   name: string;
 }
 
-let nextId = 0;
-
 export class Session {
   readonly id: string;
   readonly ip: string;
@@ -105,7 +104,7 @@ export class Session {
   #overSince: number | undefined;
 
   constructor(host: SessionHost, transport: Transport, ip: string, grants: Grants, opts: SessionOptions = DEFAULT_SESSION_OPTIONS) {
-    this.id = (++nextId).toString(36) + '-' + Math.random().toString(36).slice(2, 8);
+    this.id = randomUUID();
     this.#host = host;
     this.transport = transport;
     this.ip = ip;
