@@ -79,7 +79,7 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
   readonly #now: () => number;
   #db: Database.Database | null = null;
   #owned = false;
-  #s: Record<'fetch' | 'upsert' | 'delete' | 'expire' | 'position' | 'load', Stmt> | null = null;
+  #s: Record<'fetch' | 'upsert' | 'delete' | 'expire' | 'position' | 'load' | 'begin' | 'commit' | 'savepoint' | 'release', Stmt> | null = null;
   #loading: SnapshotRows | null = null;
   #replica: ReplicaStatus | undefined;
   /** A stream transaction is open (group commit), with this position stored in it. */
@@ -205,11 +205,11 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
     // One transaction spans the batches of a commit interval (group commit); each batch is a
     // savepoint in it, so that a batch that fails leaves the earlier ones to be committed.
     if (!this.#txOpen) {
-      db.exec('BEGIN');
+      s.begin.run();
       this.#txOpen = true;
       this.#txStart = performance.now();
     }
-    db.exec('SAVEPOINT batch');
+    s.savepoint.run();
     try {
       if (commands.length > 0) {
         const now = this.#now();
@@ -233,7 +233,7 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
         }
       }
       s.position.run(position.replid, position.offset);
-      db.exec('RELEASE batch');
+      s.release.run();
     } catch (err) {
       if (db.inTransaction) db.exec('ROLLBACK TO batch; RELEASE batch');
       throw err;
@@ -270,7 +270,7 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#immediate = undefined;
     if (!this.#txOpen) return;
-    this.#db!.exec('COMMIT');
+    this.#s!.commit.run();
     this.#txOpen = false;
     const p = this.#txPosition;
     if (p && this.listenerCount('commit') > 0) this.emit('commit', { ...p });
@@ -363,6 +363,11 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
       position: db.prepare(`INSERT INTO ${t.position} (id, replid, repl_offset) VALUES (1, ?, ?)
         ON CONFLICT (id) DO UPDATE SET replid = excluded.replid, repl_offset = excluded.repl_offset`),
       load: this.#s?.load ?? db.prepare('SELECT 1'),
+      // Prepared once: exec() would parse them for every batch.
+      begin: db.prepare('BEGIN'),
+      commit: db.prepare('COMMIT'),
+      savepoint: db.prepare('SAVEPOINT batch'),
+      release: db.prepare('RELEASE batch'),
     };
   }
 

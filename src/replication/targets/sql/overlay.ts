@@ -180,7 +180,8 @@ function copyOf(cur: Exclude<Current, null>): Exclude<Current, null> {
 
 export class Overlay {
   readonly #ds = new Dataset();
-  readonly #scratch = new ByteWriter(64 * 1024);
+  /** Made on first use (most batches only SET and DEL: nothing to encode). */
+  #scratch: ByteWriter | undefined;
   readonly #dirty: Slot[] = [];
   /** Wall-clock ms for relative TTLs (EX/PX), which a Redis 7 master never sends. */
   now: number;
@@ -411,7 +412,6 @@ export class Overlay {
    */
   changes(options: { keep?: boolean } = {}): RowChanges {
     const out: RowChanges = { upserts: [], deletes: [], expiries: [] };
-    const w = this.#scratch;
     for (const s of this.#dirty) {
       s.touched = false;
       const cur = s.cur;
@@ -422,6 +422,7 @@ export class Overlay {
         if ('row' in cur) {
           row = cur.row;
         } else {
+          const w = (this.#scratch ??= new ByteWriter(4096));
           w.reset();
           encodeEntry(w, cur.entry);
           const same = s.orig && s.orig.type === cur.entry.type && s.orig.value.equals(w.view());
