@@ -38,6 +38,7 @@ import type {
 import { decodeValue, type RedisValue } from './sql/codec.js';
 import { planBatch, type KeyRef, type Segment } from './sql/command-keys.js';
 import { Overlay, type RowChanges, type StoredRow } from './sql/overlay.js';
+import { bytesArray, int4Array, int8Array } from './sql/pg-arrays.js';
 import { CopyIn, CopyRows } from './sql/pg-copy.js';
 import { SnapshotRows } from './sql/snapshot-rows.js';
 import { SqlTargetError, VALUE_FORMAT, checkIdentifier, tableNames, type TableNames } from './sql/schema.js';
@@ -485,7 +486,7 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
 
   async #fetch(c: pg.Client, refs: readonly KeyRef[]): Promise<StoredRow[]> {
     if (refs.length === 0) return [];
-    const r = await c.query<RawRow>({ name: `redstack_fetch_${this.#schema}_${this.#t.keys}`, text: this.#sql.fetch, values: [refs.map((f) => f.db), refs.map((f) => f.key)], rowMode: 'array' });
+    const r = await c.query<RawRow>({ name: `redstack_fetch_${this.#schema}_${this.#t.keys}`, text: this.#sql.fetch, values: [int4Array(refs.map((f) => f.db)), bytesArray(refs.map((f) => f.key))], rowMode: 'array' });
     return r.rows.map(([db, key, type, value, expiresAt]) => ({ db, key, type: type as StoredRow['type'], value, expiresAt: expiresAt ?? undefined }));
   }
 
@@ -496,9 +497,10 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
       name: `redstack_apply_${this.#schema}_${this.#t.keys}`,
       text: this.#sql.apply,
       values: [
-        ch.deletes.map((d) => d.db), ch.deletes.map((d) => d.key),
-        u.map((r) => r.db), u.map((r) => r.key), u.map((r) => r.type), u.map((r) => r.value), u.map((r) => r.expiresAt ?? null),
-        e.map((r) => r.db), e.map((r) => r.key), e.map((r) => r.expiresAt ?? null),
+        int4Array(ch.deletes.map((d) => d.db)), bytesArray(ch.deletes.map((d) => d.key)),
+        int4Array(u.map((r) => r.db)), bytesArray(u.map((r) => r.key)), bytesArray(u.map((r) => r.type), 'text'),
+        bytesArray(u.map((r) => r.value)), int8Array(u.map((r) => r.expiresAt)),
+        int4Array(e.map((r) => r.db)), bytesArray(e.map((r) => r.key)), int8Array(e.map((r) => r.expiresAt)),
         position.replid, position.offset,
       ],
     });
