@@ -19,7 +19,8 @@
  * puts in the sequence (end of the snapshot, link lost) so that the consumer meets them in order.
  *
  * The file is unlinked as soon as it is opened: it disappears with the process, even on a crash.
- * The total (memory + file) is bounded by `maxBytes`; push() beyond it throws ERR_REPL_SPOOL_FULL.
+ * The total (memory + file) is bounded by `maxBytes` (or one chunk, if a single chunk is larger);
+ * push() beyond it throws ERR_REPL_SPOOL_FULL.
  * Synchronous file I/O, on purpose: the kernel's page cache absorbs the writes, and a synchronous
  * write keeps the order trivially correct; the cost is paid only while the target lags.
  */
@@ -99,7 +100,8 @@ export class Spool<M = unknown> {
   push(tag: SpoolTag, data: Buffer): void {
     if (data.length === 0) return;
     const size = this.size + data.length;
-    if (size > this.#max) {
+    // An empty spool takes any chunk, so that one read larger than the bound cannot wedge the replica.
+    if (size > this.#max && this.size > 0) {
       throw new ReplicationError('ERR_REPL_SPOOL_FULL', `the target is more than ${this.#max} bytes behind the master (raise spool.maxBytes)`, { step: 'spool' });
     }
     const at = this.#now();

@@ -7,7 +7,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/clock.js';
-import { createReplica, type ClosedEvent, type Replica, type ReplicaOptions } from '../../src/replication/index.js';
+import { createReplica, type ClosedEvent, type Replica, type ReplicaOptions, type Target } from '../../src/replication/index.js';
 import { loadCaptures, memoryMaster, type Script } from './fake-master.js';
 
 const [diskless, disk] = loadCaptures();
@@ -227,6 +227,54 @@ describe('resuming', () => {
     assert.equal(replica.position?.replid, newId);
     assert.deepEqual(seen.continued.map((c) => c.replidChanged), [true]);
     assert.equal(seen.fullsyncs, 0);
+    await replica.close();
+  });
+});
+
+describe('spool bound', () => {
+  test('a target behind by more than spool.maxBytes: ERR_REPL_SPOOL_FULL, the link drops, the replica catches up and resumes with +CONTINUE', async () => {
+    const cap = disk!;
+    const { streamStart } = layout(cap.bytes);
+    const head = cap.bytes.subarray(0, streamStart);
+    const extra = Buffer.concat(Array.from({ length: 3000 }, (_, i) => Buffer.from(`*3\r\n$3\r\nSET\r\n$${String(i).length + 2}\r\nk:${i}\r\n$40\r\n${'v'.repeat(40)}\r\n`)));
+    const stream = Buffer.concat([Buffer.from('*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n'), extra]);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const applied: string[] = [];
+    const target: Target = {
+      open: () => undefined,
+      beginFullSync: () => {},
+      applyKeys: () => {},
+      endFullSync: () => {},
+      abortFullSync: () => {},
+      applyCommands: async (cmds) => {
+        await gate;
+        for (const c of cmds) applied.push(String(c.args[0]));
+      },
+      close: () => {},
+    };
+    let asked = -1;
+    const { master, replica, seen } = start(
+      (n) => (n === 0 ? { payload: [head, ...Array.from({ length: Math.ceil(stream.length / 4096) }, (_, i) => stream.subarray(i * 4096, (i + 1) * 4096))] } : { replies: { PSYNC: (a) => ((asked = Number(a[2])), '+CONTINUE') }, payload: [] }),
+      { target, spool: { memoryBytes: 16 * 1024, maxBytes: 64 * 1024 } },
+    );
+    // The link is dropped at once; the consumer reports it in order, once it has applied what came before.
+    await until(() => master.ends[0]?.destroyed === true, 'the spool to overflow');
+    assert.equal(seen.closed.length, 0);
+    release();
+    await until(() => asked !== -1, 'the PSYNC after catching up');
+    assert.equal(seen.closed[0]!.error?.code, 'ERR_REPL_SPOOL_FULL');
+    assert.equal(asked - 1, replica.position!.offset, 'resumes right after what was applied');
+    const rest = stream.subarray(asked - 1 - cap.offset);
+    // As a socket delivers them: one read per turn of the event loop.
+    for (let i = 0; i < rest.length; i += 4096) {
+      master.ends[1]!.push(rest.subarray(i, i + 4096));
+      await new Promise((r) => setImmediate(r));
+    }
+    const end = cap.offset + stream.length;
+    await until(() => replica.position?.offset === end, 'the rest of the stream');
+    assert.deepEqual(applied, Array.from({ length: 3000 }, (_, i) => `k:${i}`), 'every command once, in order');
+    assert.equal(seen.fullsyncs, 1);
     await replica.close();
   });
 });
