@@ -128,7 +128,7 @@ function progressBar(): { update(p: ProgressEvent): void; stop(): void } {
           stream: process.stderr,
           hideCursor: true,
         });
-        bar.start(byKeys ? p.totalKeys ?? 0 : Math.ceil((p.totalBytes ?? 0) / 1e6), 0, { keys: 0, mb: 0 });
+        bar.start(byKeys ? p.totalKeys ?? 0 : Math.max(1, Math.round((p.totalBytes ?? 0) / 1e6)), 0, { keys: 0, mb: 0 });
       }
       if (byKeys && p.totalKeys !== undefined) bar.setTotal(p.totalKeys);
       bar.update(byKeys ? p.keys : Math.round(p.bytes / 1e6), { keys: p.keys, mb: Math.round(p.bytes / 1e6) });
