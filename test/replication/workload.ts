@@ -234,7 +234,8 @@ function hex(b: Buffer | null | undefined): string | null {
 
 /**
  * Compares every key of every database: type, value (GET / LRANGE / SMEMBERS / HGETALL / ZRANGE
- * WITHSCORES / XRANGE) and PTTL (within a second). Returns the number of keys compared.
+ * WITHSCORES / XRANGE and the groups' last id and pending count) and PTTL (within a second). Returns
+ * the number of keys compared.
  */
 export async function compareWithMaster(port: number, mirror: MemoryMirror, password?: string): Promise<number> {
   let compared = 0;
@@ -285,6 +286,14 @@ export async function compareWithMaster(port: number, mirror: MemoryMirror, pass
               entries.map(([id, f]) => [id.toString(), f.map(hex)]),
               `${where}: stream`,
             );
+            // Groups: name, last delivered id, pending count (entries-read and lag no replica reproduces).
+            const groups = await c.cmd<Buffer[][]>(['XINFO', 'GROUPS', k]);
+            const theirs = groups.map((g) => {
+              const f = new Map<string, string>();
+              for (let i = 0; i + 1 < g.length; i += 2) f.set(String(g[i]), String(g[i + 1]));
+              return `${f.get('name')} ${f.get('last-delivered-id')} ${f.get('pending')}`;
+            });
+            assert.deepEqual(mirror.xgroups(k, db).map((g) => `${g.name} ${g.lastId} ${g.pending}`).sort(), theirs.sort(), `${where}: stream groups`);
             break;
           }
           default:

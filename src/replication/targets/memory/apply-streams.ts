@@ -179,16 +179,26 @@ function xclaim(c: Ctx, a: Buffer[]): void {
       if (compareIds(last, g.lastId) > 0) g.lastId = last;
     } else throw new Unhandled(`XCLAIM option ${o}`);
   }
-  const cons = consumer(g, name, c.now);
   for (const entry of ids) {
     const k = idString(entry);
     let p = g.pending.get(k);
+    if (!s.has(entry)) {
+      // Redis 7 drops the pending entry of a deleted stream entry when XCLAIM meets it (and
+      // propagates that XCLAIM): the replica's stream lacks the entry too, so it does the same.
+      if (p) {
+        g.pending.delete(k);
+        g.consumers.get(p.consumer)?.pending.delete(k);
+      }
+      continue;
+    }
     if (!p) {
-      if (!force || !s.has(entry)) continue;
-      p = { consumer: name, deliveryTime: time, deliveryCount: 0 };
+      if (!force) continue;
+      p = { consumer: '', deliveryTime: time, deliveryCount: 0 };
       g.pending.set(k, p);
     }
-    g.consumers.get(p.consumer)?.pending.delete(k);
+    // The consumer is created only when it gets something, as in xclaimCommand.
+    const cons = consumer(g, name, c.now);
+    if (p.consumer !== name) g.consumers.get(p.consumer)?.pending.delete(k);
     p.consumer = name;
     p.deliveryTime = time;
     if (retry !== undefined) p.deliveryCount = retry;
