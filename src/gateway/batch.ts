@@ -3,16 +3,23 @@
  *
  * The hub appends consecutive messages of one subscription to one Batch and hands the same Batch
  * object to every client of that subscription. At the end of the event-loop turn each Batch is
- * encoded once per transport kind (one WebSocket text payload, one SSE chunk) and those bytes are
- * written to every socket: framing cost is per message, not per delivery.
+ * encoded once per encoding (one complete WebSocket frame, one SSE chunk) and that one Buffer is
+ * written to every socket: framing costs once per batch, not once per delivery.
  *
  * A control frame (ack, error, pong, lagged) is a Batch of one part that counts no messages and is
  * never dropped.
  */
 
+/** What a transport is, for counting: WebSocket or Server-Sent Events. */
 export type TransportKind = 'ws' | 'sse';
 
-const NL = 0x0a;
+/**
+ * How a transport wants its bytes:
+ *   'frame': a complete, unmasked WebSocket text frame (header + payload), written to the socket as is;
+ *   'text':  the payload alone, for ws.send (the permessage-deflate path, which compresses per socket);
+ *   'sse':   `id:`/`data:` events.
+ */
+export type Encoding = 'frame' | 'text' | 'sse';
 
 export class Batch {
   /** JSON text of each message (or the one control frame). */
@@ -25,7 +32,8 @@ export class Batch {
   bytes = 0;
   /** Control frames are never dropped for a slow consumer: acks and errors must arrive. */
   readonly droppable: boolean;
-  #ws: Buffer | undefined;
+  #frame: Buffer | undefined;
+  #text: Buffer | undefined;
   #sse: Buffer | undefined;
 
   constructor(droppable = true) {
@@ -50,12 +58,18 @@ export class Batch {
   }
 
   /**
-   * The bytes for one transport, built on first use and then shared. WebSocket: the JSON objects
-   * joined by "\n" (one text frame). SSE: one `data:` event per object, with `id:` when known.
+   * The bytes for one encoding, built on first use and then shared by every client. A WebSocket
+   * payload is the JSON objects joined by "\n" (one text frame); SSE has one `data:` event per
+   * object, with `id:` when known.
    */
-  encoded(kind: TransportKind): Buffer {
-    if (kind === 'ws') return (this.#ws ??= Buffer.from(this.parts.length === 1 ? this.parts[0]! : this.parts.join('\n')));
+  encoded(enc: Encoding): Buffer {
+    if (enc === 'frame') return (this.#frame ??= textFrame(this.#payload()));
+    if (enc === 'text') return (this.#text ??= Buffer.from(this.#payload()));
     return (this.#sse ??= Buffer.from(this.#sseText()));
+  }
+
+  #payload(): string {
+    return this.parts.length === 1 ? this.parts[0]! : this.parts.join('\n');
   }
 
   #sseText(): string {
@@ -70,21 +84,24 @@ export class Batch {
 }
 
 /**
- * Joins encoded batches for one write. WebSocket payloads need "\n" between batches (each holds
- * whole JSON objects); SSE chunks are self-delimiting. One batch is returned as is (no copy).
+ * One final, unmasked WebSocket text frame (RFC 6455 5.2): 0x81, then the length in 7, 7+16 or
+ * 7+64 bits, then the UTF-8 payload, built in one allocation. Server frames are never masked, so
+ * the same bytes are valid on every connection.
  */
-export function joinEncoded(kind: TransportKind, bufs: Buffer[]): Buffer {
-  if (bufs.length === 1) return bufs[0]!;
-  if (kind === 'sse') return Buffer.concat(bufs);
-  let total = bufs.length - 1;
-  for (const b of bufs) total += b.length;
-  const out = Buffer.allocUnsafe(total);
-  let off = 0;
-  for (let i = 0; i < bufs.length; i++) {
-    if (i > 0) out[off++] = NL;
-    const b = bufs[i]!;
-    b.copy(out, off);
-    off += b.length;
+export function textFrame(text: string): Buffer {
+  const len = Buffer.byteLength(text);
+  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const buf = Buffer.allocUnsafe(head + len);
+  buf[0] = 0x81;
+  if (head === 2) buf[1] = len;
+  else if (head === 4) {
+    buf[1] = 126;
+    buf.writeUInt16BE(len, 2);
+  } else {
+    buf[1] = 127;
+    buf.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
+    buf.writeUInt32BE(len >>> 0, 6);
   }
-  return out;
+  buf.write(text, head, 'utf8');
+  return buf;
 }

@@ -12,7 +12,8 @@
  * - Everything the client is owed in one event-loop turn goes out as one write (one WebSocket frame,
  *   one SSE chunk): batches are pushed by reference and joined at flush time.
  * - A write is made only while the transport's own buffer is under `highWaterBytes`; otherwise the
- *   batches wait in the queue, where they can still be dropped. Bytes handed to the socket cannot.
+ *   batches wait in the queue, where they can still be dropped, until the socket drains ('drain',
+ *   no callback per write). Bytes handed to the socket cannot be dropped.
  * - When queue + socket buffer exceed `sendBufferBytes` (1 MiB by default, as Centrifugo), the
  *   oldest message batches are dropped and the client is sent `lagged` with the count before
  *   anything newer. Control frames (acks, errors) are never dropped.
@@ -21,7 +22,7 @@
  * Nothing here ever waits on a client: pushing is an array append, and the hub never awaits a write.
  */
 import { randomUUID } from 'node:crypto';
-import { Batch, joinEncoded, type TransportKind } from './batch.js';
+import { Batch, type Encoding, type TransportKind } from './batch.js';
 import { laggedJson } from './protocol.js';
 import type { Grants } from './auth.js';
 
@@ -37,10 +38,14 @@ export type CloseReason =
 /** What a session writes to: a WebSocket or an SSE response. */
 export interface Transport {
   readonly kind: TransportKind;
+  /** The bytes it takes (see Batch.encoded). */
+  readonly encoding: Encoding;
   /** Bytes handed to the transport and not yet written to the kernel. */
   buffered(): number;
-  /** Writes one chunk; the transport calls session.written() once it has reached the kernel. */
-  write(chunk: Buffer): void;
+  /** Writes the chunks, in order, as one write where it can (a corked writev). */
+  write(chunks: Buffer[]): void;
+  /** Calls session.written() once the transport's buffer has drained. */
+  awaitDrain(): void;
   /** Ends the connection (for WebSocket with a close code derived from the reason). */
   close(reason: CloseReason): void;
 }
@@ -102,6 +107,8 @@ export class Session {
   /** Messages dropped since the last `lagged` notice was written. */
   #dropped = 0;
   #overSince: number | undefined;
+  /** A drain notification is armed on the transport. */
+  #draining = false;
 
   constructor(host: SessionHost, transport: Transport, ip: string, grants: Grants, opts: SessionOptions = DEFAULT_SESSION_OPTIONS) {
     this.id = randomUUID();
@@ -144,35 +151,45 @@ export class Session {
     }
     const q = this.#q;
     if (q.length === 0 && this.#dropped === 0) return;
-    // The socket still holds a high-water mark of bytes: keep the rest here, where it can be dropped.
-    // written() schedules the next flush when it drains.
-    if (buffered >= this.#opts.highWaterBytes) return;
-    const kind = this.transport.kind;
+    // The socket still holds a high-water mark of bytes: keep the rest here, where it can be
+    // dropped, and come back when it drains.
+    if (buffered >= this.#opts.highWaterBytes) {
+      this.#awaitDrain();
+      return;
+    }
+    const enc = this.transport.encoding;
     const bufs: Buffer[] = [];
     if (this.#dropped > 0) {
       // The gap sits between what was written before and the oldest batch still queued.
-      bufs.push(Batch.control(laggedJson('slow_consumer', { dropped: this.#dropped })).encoded(kind));
+      bufs.push(Batch.control(laggedJson('slow_consumer', { dropped: this.#dropped })).encoded(enc));
       this.#dropped = 0;
     }
     let count = 0;
     for (let i = 0; i < q.length; i++) {
       const b = q[i]!;
-      bufs.push(b.encoded(kind));
+      bufs.push(b.encoded(enc));
       count += b.count;
     }
     this.#q = [];
     this.#counted = 0;
     this.#queuedBytes = 0;
-    if (bufs.length > 0) this.transport.write(joinEncoded(kind, bufs));
-    if (count > 0) this.#host.sent(kind, count);
+    if (bufs.length > 0) this.transport.write(bufs);
+    if (count > 0) this.#host.sent(this.transport.kind, count);
   }
 
-  /** The transport finished a write: flush what waits, and note when the client has caught up. */
+  #awaitDrain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.transport.awaitDrain();
+  }
+
+  /** The transport drained: flush what waits, and note when the client has caught up. */
   written(): void {
+    this.#draining = false;
     if (this.closed) return;
     const buffered = this.transport.buffered();
     if (this.#overSince !== undefined && buffered + this.#queuedBytes < this.#opts.sendBufferBytes / 2) this.#overSince = undefined;
-    if ((this.#q.length > 0 || this.#dropped > 0) && !this.dirty && buffered < this.#opts.highWaterBytes) this.#host.schedule(this);
+    if ((this.#q.length > 0 || this.#dropped > 0) && !this.dirty) this.#host.schedule(this);
   }
 
   /** Called on the gateway's coarse clock: disconnects a client that stayed over the bound. */

@@ -11,15 +11,13 @@ import type { CloseReason, Session, Transport } from './session.js';
 
 export class SseTransport implements Transport {
   readonly kind = 'sse' as const;
+  readonly encoding = 'sse' as const;
   readonly res: ServerResponse;
   session: Session | undefined;
-  readonly #onSent: (err?: Error | null) => void;
+  readonly #onDrain = (): void => this.session?.written();
 
   constructor(res: ServerResponse) {
     this.res = res;
-    this.#onSent = (err?: Error | null) => {
-      if (!err) this.session?.written();
-    };
   }
 
   /** Sends the SSE headers and the reconnect delay. */
@@ -38,9 +36,20 @@ export class SseTransport implements Transport {
     return this.res.writableLength;
   }
 
-  write(chunk: Buffer): void {
-    if (this.res.destroyed || this.res.writableEnded) return;
-    this.res.write(chunk, this.#onSent);
+  write(chunks: Buffer[]): void {
+    const res = this.res;
+    if (res.destroyed || res.writableEnded) return;
+    if (chunks.length === 1) res.write(chunks[0]);
+    else {
+      res.cork();
+      for (const c of chunks) res.write(c);
+      res.uncork();
+    }
+  }
+
+  awaitDrain(): void {
+    if (this.res.writableNeedDrain) this.res.once('drain', this.#onDrain);
+    else setTimeout(this.#onDrain, 5);
   }
 
   /** A comment line keeps idle connections open through proxies; skipped when data is waiting. */

@@ -59,11 +59,11 @@ export class WsEndpoint {
     });
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true;
-      this.#connected(ws, ip, token);
+      this.#connected(ws, socket, ip, token);
     });
   };
 
-  #connected(ws: WebSocket, ip: string, token: string | undefined): void {
+  #connected(ws: WebSocket, socket: Duplex, ip: string, token: string | undefined): void {
     let grants: Grants;
     let refusal: TokenError | undefined;
     try {
@@ -72,7 +72,7 @@ export class WsEndpoint {
       grants = { token: false, subscribe: [], publish: [] };
       refusal = err instanceof TokenError ? err : new TokenError('malformed', 'token refused');
     }
-    const session = this.#ctx.open(new WsTransport(ws), ip, grants);
+    const session = this.#ctx.open(new WsTransport(ws, socket), ip, grants);
     ws.on('message', (data, isBinary) => {
       session.alive = true;
       this.#requests.handle(session, data as Buffer, isBinary);

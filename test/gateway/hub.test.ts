@@ -43,14 +43,16 @@ class FakeSubscriber extends EventEmitter implements Subscriber {
 
 class Sink implements Transport {
   readonly kind = 'ws' as const;
+  readonly encoding = 'text' as const;
   out: Record<string, unknown>[] = [];
   closed: CloseReason | undefined;
   buffered(): number {
     return 0;
   }
-  write(chunk: Buffer): void {
-    for (const l of chunk.toString().split('\n')) this.out.push(JSON.parse(l) as Record<string, unknown>);
+  write(chunks: Buffer[]): void {
+    for (const chunk of chunks) for (const l of chunk.toString().split('\n')) this.out.push(JSON.parse(l) as Record<string, unknown>);
   }
+  awaitDrain(): void {}
   close(reason: CloseReason): void {
     this.closed = reason;
   }

@@ -2,37 +2,47 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Batch } from '../../src/gateway/batch.js';
 import { Session, type CloseReason, type SessionHost, type Transport } from '../../src/gateway/session.js';
-import type { TransportKind } from '../../src/gateway/batch.js';
+import type { Encoding, TransportKind } from '../../src/gateway/batch.js';
 
 /** A transport whose socket buffer the test fills and drains by hand. */
 class FakeTransport implements Transport {
   readonly kind: TransportKind;
-  writes: Buffer[] = [];
+  readonly encoding: Encoding;
+  /** One entry per write call: the chunks it was given. */
+  writes: Buffer[][] = [];
   pending = 0;
+  armed = false;
   closed: CloseReason | undefined;
   session!: Session;
 
   constructor(kind: TransportKind = 'ws') {
     this.kind = kind;
+    this.encoding = kind === 'sse' ? 'sse' : 'text';
   }
   buffered(): number {
     return this.pending;
   }
-  write(chunk: Buffer): void {
-    this.writes.push(chunk);
-    this.pending += chunk.length;
+  write(chunks: Buffer[]): void {
+    this.writes.push(chunks);
+    for (const c of chunks) this.pending += c.length;
+  }
+  awaitDrain(): void {
+    this.armed = true;
   }
   /** The client read everything. */
   drain(): void {
     this.pending = 0;
-    this.session.written();
+    if (this.armed) {
+      this.armed = false;
+      this.session.written();
+    }
   }
   close(reason: CloseReason): void {
     this.closed = reason;
   }
   /** Every JSON message written so far, in order. */
   messages(): Record<string, unknown>[] {
-    return this.writes.flatMap((w) => w.toString().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>));
+    return this.writes.flat().flatMap((w) => w.toString().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>));
   }
 }
 
@@ -104,7 +114,7 @@ test('a shared batch is encoded once and written by reference', () => {
   b.s.push(shared);
   a.host.flush();
   b.host.flush();
-  assert.equal(a.t.writes[0], b.t.writes[0], 'the very same Buffer');
+  assert.equal(a.t.writes[0]![0], b.t.writes[0]![0], 'the very same Buffer');
 });
 
 test('SSE gets one event per message, with ids where known', () => {
@@ -114,7 +124,7 @@ test('SSE gets one event per message, with ids where known', () => {
   b.add('{"type":"message","channel":"c","data":"2"}');
   s.push(b);
   host.flush();
-  assert.equal(t.writes[0]!.toString(), 'id: 5-0\ndata: {"type":"message","channel":"c","data":"1"}\n\ndata: {"type":"message","channel":"c","data":"2"}\n\n');
+  assert.equal(Buffer.concat(t.writes[0]!).toString(), 'id: 5-0\ndata: {"type":"message","channel":"c","data":"1"}\n\ndata: {"type":"message","channel":"c","data":"2"}\n\n');
 });
 
 test('while the socket holds the high-water mark nothing is written; drain resumes', () => {
@@ -123,6 +133,7 @@ test('while the socket holds the high-water mark nothing is written; drain resum
   s.push(batch('a'));
   host.flush();
   assert.equal(t.writes.length, 0);
+  assert.ok(t.armed, 'asked for a drain');
   t.drain();
   assert.equal(host.dirty.length, 1, 'written() scheduled a flush');
   host.flush();
@@ -183,6 +194,7 @@ test('a client that stays over the bound is disconnected after slowConsumerTimeo
   ok.host.flush();
   assert.ok(ok.s.lagging);
   ok.t.drain(); // caught up
+  ok.s.written();
   assert.ok(!ok.s.lagging);
   ok.host.t = 10_000;
   ok.s.sweep(ok.host.t);
