@@ -73,6 +73,9 @@ interface RawRow {
 
 type Stmt = Database.Statement<unknown[]>;
 
+/** Snapshot rows per INSERT statement (5 parameters each; SQLite allows 32 766). */
+const LOAD_ROWS = 64;
+
 export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Target {
   readonly #o: SqliteTargetOptions;
   readonly #t: TableNames;
@@ -81,6 +84,8 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
   #owned = false;
   #s: Record<'fetch' | 'upsert' | 'delete' | 'expire' | 'position' | 'load' | 'begin' | 'commit' | 'savepoint' | 'release', Stmt> | null = null;
   #loading: SnapshotRows | null = null;
+  #loadMany: Stmt | undefined;
+  readonly #loadArgs: unknown[] = [];
   #replica: ReplicaStatus | undefined;
   /** A stream transaction is open (group commit), with this position stored in it. */
   #txOpen = false;
@@ -160,22 +165,41 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
     db.exec(`DROP TABLE IF EXISTS ${this.#t.loading}`);
     db.exec(this.#keysTable(this.#t.loading));
     this.#s!.load = db.prepare(`INSERT INTO ${this.#t.loading} (db, key, type, value, expires_at) VALUES (?, ?, ?, ?, ?)`);
+    this.#loadMany = db.prepare(`INSERT INTO ${this.#t.loading} (db, key, type, value, expires_at) VALUES ${Array(LOAD_ROWS).fill('(?, ?, ?, ?, ?)').join(', ')}`);
+    this.#loadArgs.length = 0;
     this.#loading = new SnapshotRows();
   }
 
   applyKeys(keys: readonly SnapshotKey[]): void {
     const rows = this.#loading;
     if (!rows) throw new SqlTargetError('ERR_SQL_TARGET_STATE', 'applyKeys outside a full sync');
-    const insert = this.#s!.load;
-    const sink = (db: number, key: Buffer, type: string, value: Buffer, expiresAt: number | undefined) =>
-      void insert.run(db, key, type, value, expiresAt ?? null);
+    // Rows go in LOAD_ROWS at a time through one statement (a third less time than one by one). The
+    // encoded value is a view into a reused buffer: the ones waiting for their statement are copied.
+    const args = this.#loadArgs;
+    const many = this.#loadMany!;
+    const sink = (db: number, key: Buffer, type: string, value: Buffer, expiresAt: number | undefined) => {
+      args.push(db, key, type, Buffer.from(value), expiresAt ?? null);
+      if (args.length === LOAD_ROWS * 5) {
+        many.run(args);
+        args.length = 0;
+      }
+    };
     for (const k of keys) rows.add(k, sink);
+  }
+
+  /** Inserts the rows still waiting for a full statement. */
+  #flushLoad(): void {
+    const args = this.#loadArgs;
+    const one = this.#s!.load;
+    for (let i = 0; i < args.length; i += 5) one.run(args[i], args[i + 1], args[i + 2], args[i + 3], args[i + 4]);
+    args.length = 0;
   }
 
   endFullSync(position: ReplicationPosition): void {
     const db = this.database;
     const t = this.#t;
     if (!this.#loading) throw new SqlTargetError('ERR_SQL_TARGET_STATE', 'endFullSync outside a full sync');
+    this.#flushLoad();
     this.unsupportedKeys += this.#loading.unsupportedKeys;
     this.#loading = null;
     // The unique index is built here, in one sorted pass: maintaining it during the load (random
@@ -192,6 +216,7 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
 
   abortFullSync(): void {
     this.#loading = null;
+    this.#loadArgs.length = 0;
     const db = this.#db;
     if (db?.inTransaction) db.exec('ROLLBACK');
     db?.pragma('cache_size = -2000');
