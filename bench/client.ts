@@ -74,8 +74,9 @@ export async function run(opts: RunOptions): Promise<void> {
   console.log(`# client: ${environment()}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`# ${rounds} rounds${quick ? ' (quick)' : ''}; contenders: ${drivers.map((d) => d.who).join(', ')}, redis-benchmark`);
 
-  // Warm up every driver on every shape once (JIT, socket buffers), untimed.
-  for (const s of shapes) for (const d of drivers) await s.run(d);
+  // Warm up every driver on every shape (JIT, socket buffers) at a fifth of the size, untimed.
+  const warm = makeShapes(scale / 5).filter((w) => shapes.some((s) => s.name === w.name));
+  for (const s of warm) for (const d of drivers) await s.run(d);
 
   const samples: Sample[] = [];
   for (const s of shapes) {
@@ -114,8 +115,8 @@ function makeShapes(scale: number): Shape[] {
   const syncN = n(20_000);
   const asyncN = n(20_000);
   const pipeN = n(100_000);
-  const kb1N = n(60_000);
-  const kb100N = n(10_000);
+  const kb1N = n(40_000);
+  const kb100N = n(6_000);
   const shapes: Shape[] = [
     {
       name: 'sync SET+GET',
