@@ -20,6 +20,7 @@
  *     each batch commits at once.
  *   - WAL journal, synchronous=NORMAL by default: a power loss may lose the last commits, but never
  *     separates data from its position, so the replica simply resumes from an earlier offset.
+ *     Checkpoints run in a worker thread (sql/checkpointer.ts), not inside the replica's commits.
  */
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
@@ -27,6 +28,7 @@ import type {
   FullSyncInfo, ReplicaStatus, ReplicatedCommand, ReplicationPosition, SnapshotKey, Target, UnhandledCommand,
 } from './target.js';
 import { decodeValue, type RedisValue } from './sql/codec.js';
+import { Checkpointer } from './sql/checkpointer.js';
 import { planBatch } from './sql/command-keys.js';
 import { Overlay, type RowChanges, type StoredRow } from './sql/overlay.js';
 import { SnapshotRows } from './sql/snapshot-rows.js';
@@ -51,6 +53,11 @@ export interface SqliteTargetOptions {
    * position. The 'commit' event tells what is committed. 0: a commit per batch.
    */
   commitIntervalMs?: number;
+  /**
+   * Checkpoint the WAL from a worker thread (default true for files): see sql/checkpointer.ts. With
+   * false, SQLite checkpoints inside commits, on the replica's thread.
+   */
+  checkpointThread?: boolean;
   /** Wall clock (ms since epoch) for reads that hide expired keys, and relative TTLs. Default Date.now. */
   now?: () => number;
 }
@@ -93,6 +100,7 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
   #txStart = 0;
   #immediate: NodeJS.Immediate | undefined;
   #failure: Error | undefined;
+  #checkpointer: Checkpointer | undefined;
   /** Snapshot keys not stored (module values), over the target's life. */
   unsupportedKeys = 0;
   /** Commands reported unhandled, over the target's life. */
@@ -125,6 +133,11 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
       this.#db = this.#o.database ?? new Database(this.#o.path!);
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma(`synchronous = ${(this.#o.synchronous ?? 'normal').toUpperCase()}`);
+      const file = this.#db.name;
+      if (this.#o.checkpointThread !== false && file !== '' && file !== ':memory:' && !this.#db.memory) {
+        this.#db.pragma('wal_autocheckpoint = 0');
+        this.#checkpointer = new Checkpointer(file);
+      }
     }
     const db = this.#db;
     const t = this.#t;
@@ -320,7 +333,10 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
     this.#loading = null;
     this.#s = null;
     this.#db = null;
+    this.#checkpointer?.stop();
+    this.#checkpointer = undefined;
     if (this.#owned) db.close();
+    else db.pragma('wal_autocheckpoint = 1000');
   }
 
   // ---------------------------------------------------------------------------------------------
