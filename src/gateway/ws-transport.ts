@@ -6,7 +6,8 @@
  * payload in one Buffer, valid on every connection because server frames are unmasked) and that
  * Buffer is written to each client's socket, the one the HTTP server handed over with the upgrade
  * (no ws internals). ws.send would rebuild a header per client and write header and payload as two
- * chunks. Measured on 1000 connections, this halves the JavaScript per write (bench/gateway.ts).
+ * chunks; in bench/gateway.ts this took the server's CPU per delivery at a fixed rate (one write per
+ * message per socket) from 6.5-7.4 µs to 4.9-6.9 µs, most of the rest being the kernel's write.
  * Complete frames never interleave badly with ws's own writes (pings, close), which are complete
  * frames too. With permessage-deflate, compression is per connection, so that path uses ws.send.
  *
