@@ -4,7 +4,7 @@
  * the master, read through the client.
  *
  * Keys are named by type (s: strings, n: integers, f: floats, b: bit strings, l: lists, S: sets, h:
- * hashes, z: sorted sets, g: geo, x: streams) so that most commands hit keys of the right type; the
+ * hashes, z: sorted sets, zl: sorted sets for lex ranges (all scores 0), g: geo, x: streams) so that most commands hit keys of the right type; the
  * ones that don't fail on the master with WRONGTYPE and are simply not propagated, which is realistic
  * too. Commands the mirror refuses by design (HyperLogLog, SORT/GEO ... STORE) are not generated.
  */
@@ -23,6 +23,11 @@ export interface WorkloadOptions {
   shortTtls?: boolean;
   /** Commands pipelined per round trip. */
   batch?: number;
+  /**
+   * Also SORT ... STORE with BY/GET patterns (keys named by patterns: a target that must know every key
+   * a command touches before applying it cannot handle these; the memory mirror can).
+   */
+  sortStore?: boolean;
 }
 
 type Gen = (r: () => number) => Command;
@@ -57,7 +62,7 @@ function score(r: () => number): string {
   return pick(r, ['1', '2.5', '-3', '0', 'inf', '-inf', String(int(r, 100)), (r() * 10).toFixed(3)]);
 }
 
-function gens(shortTtls: boolean): Gen[] {
+function gens(shortTtls: boolean, sortStore: boolean): Gen[] {
   const ttlShort = (r: () => number) => String(200 + int(r, 1300));
   const g: Gen[] = [
     // strings
@@ -130,14 +135,17 @@ function gens(shortTtls: boolean): Gen[] {
     (r) => [pick(r, ['ZPOPMIN', 'ZPOPMAX']), key(r, 'z'), String(1 + int(r, 2))],
     (r) => ['ZREMRANGEBYSCORE', key(r, 'z'), pick(r, ['-inf', '(1', '2']), pick(r, ['(5', '10', '+inf'])],
     (r) => ['ZREMRANGEBYRANK', key(r, 'z'), '0', String(int(r, 2))],
-    (r) => ['ZREMRANGEBYLEX', key(r, 'z'), pick(r, ['[a', '(b', '-']), pick(r, ['[c', '(e', '+'])],
+    // Lex ranges only on sets whose scores are all equal (zl:): with mixed scores Redis's result depends
+    // on the set's encoding and its skiplist's random levels, which no replica can reproduce.
+    (r) => ['ZADD', key(r, 'zl'), '0', member(r), '0', member(r), '0', member(r)],
+    (r) => ['ZREMRANGEBYLEX', key(r, 'zl'), pick(r, ['[a', '(b', '-']), pick(r, ['[c', '(e', '+'])],
+    (r) => ['ZRANGESTORE', key(r, 'zl'), key(r, 'zl'), pick(r, ['[a', '(b', '-']), pick(r, ['[m', '+']), 'BYLEX', 'LIMIT', '0', String(1 + int(r, 4))],
     (r) => [pick(r, ['ZUNIONSTORE', 'ZINTERSTORE']), key(r, 'z'), '2', key(r, 'z'), key(r, 'z'), 'WEIGHTS', pick(r, ['1', '2', '0.5']), '3', 'AGGREGATE', pick(r, ['SUM', 'MIN', 'MAX'])],
     (r) => ['ZUNIONSTORE', key(r, 'z'), '2', key(r, 'z'), key(r, 'S')],
     (r) => ['ZDIFFSTORE', key(r, 'z'), '2', key(r, 'z'), key(r, 'z')],
     (r) => pick<Command>(r, [
       ['ZRANGESTORE', key(r, 'z'), key(r, 'z'), '0', String(int(r, 6))],
       ['ZRANGESTORE', key(r, 'z'), key(r, 'z'), '+inf', '(1', 'BYSCORE', 'REV', 'LIMIT', '0', '3'],
-      ['ZRANGESTORE', key(r, 'z'), key(r, 'z'), '[a', '+', 'BYLEX'],
     ]),
     (r) => ['GEOADD', key(r, 'g'), (r() * 300 - 150).toFixed(5), (r() * 160 - 80).toFixed(5), member(r)],
     // streams
@@ -152,6 +160,15 @@ function gens(shortTtls: boolean): Gen[] {
     (r) => ['EVAL', "redis.call('SET', KEYS[1], ARGV[1]); redis.call('INCR', KEYS[2]); return 1", '2', key(r, 's'), key(r, 'n'), member(r)],
     (r) => ['EVAL', "redis.call('SELECT', ARGV[2]); redis.call('SADD', KEYS[1], ARGV[1]); redis.call('SPOP', KEYS[1]); return 1", '1', key(r, 'S'), member(r), String(pick(r, DBS))],
   ];
+  if (sortStore) {
+    g.push(
+      (r) => ['SORT', key(r, 'l'), 'ALPHA', 'LIMIT', '0', String(1 + int(r, 5)), 'STORE', key(r, 'l')],
+      (r) => ['SORT', key(r, 'S'), 'ALPHA', 'DESC', 'STORE', key(r, 'l')],
+      (r) => ['SORT', key(r, 'z'), 'BY', 'nosort', pick(r, ['ASC', 'DESC']), 'LIMIT', '1', '3', 'STORE', key(r, 'l')],
+      (r) => ['SORT', key(r, 'S'), 'BY', 'n:*', 'GET', '#', 'GET', 's:*', 'STORE', key(r, 'l')],
+      (r) => ['SORT', key(r, 'l'), 'BY', 'h:*->n0', 'DESC', 'STORE', key(r, 'l')],
+    );
+  }
   if (shortTtls) {
     g.push(
       (r) => ['SET', key(r, 's'), value(r), 'PX', ttlShort(r)],
@@ -164,7 +181,7 @@ function gens(shortTtls: boolean): Gen[] {
 /** Runs `ops` seeded commands across the databases (a few as MULTI/EXEC, SWAPDB, RESTORE). */
 export async function runWorkload(port: number, o: WorkloadOptions, auth: { password?: string } = {}): Promise<void> {
   const r = seededRandom(o.seed);
-  const g = gens(o.shortTtls ?? false);
+  const g = gens(o.shortTtls ?? false, o.sortStore ?? false);
   const clients = DBS.map((db) => createClient({ port, db, password: auth.password, returnBuffers: true }));
   try {
     const batch = o.batch ?? 40;

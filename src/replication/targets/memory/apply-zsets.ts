@@ -3,6 +3,11 @@
  * multi-key pops as ZPOPMIN/ZPOPMAX. Scores are IEEE doubles in JS as in C, so ZINCRBY and the
  * aggregates compute exactly what the master did. GEOSEARCHSTORE / GEORADIUS ... STORE, which the
  * master sends as is, are not applied (they need Redis's geohash search): they come back unhandled.
+ *
+ * Lex ranges (ZREMRANGEBYLEX, ZRANGESTORE BYLEX) are exact for what they are meant for, sets whose
+ * scores are all equal. With mixed scores Redis's result depends on the set's encoding (listpack:
+ * an early exit, then a walk; skiplist: a search through its random levels, no early exit), which no
+ * replica, Redis's own included, reproduces; the mirror follows the listpack walk.
  */
 import { dropIfEmpty, float, int, lookup, lookupOrCreate, rankRange, upper, Unhandled, type Ctx, type Handler } from './context.js';
 import { bin } from './dataset.js';

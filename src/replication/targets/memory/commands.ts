@@ -11,6 +11,7 @@ import { setHashCommands } from './apply-sets-hashes.js';
 import { zsetCommands } from './apply-zsets.js';
 import { streamCommands } from './apply-streams.js';
 import { restore } from './load.js';
+import { sort } from './apply-sort.js';
 import { Unhandled, type Ctx, type Handler } from './context.js';
 import type { Dataset } from './dataset.js';
 
@@ -39,7 +40,7 @@ const TABLE: Record<string, Handler> = {
   GEOSEARCHSTORE: refuse(GEO),
   GEORADIUS: refuse(GEO),
   GEORADIUSBYMEMBER: refuse(GEO),
-  SORT: refuse('SORT ... STORE is not applied by the mirror'),
+  SORT: sort,
 };
 
 /**
