@@ -2,7 +2,7 @@
  * redstack/gateway: the "tempo" gateway. Redis pub/sub fanned out to browsers over WebSocket and
  * Server-Sent Events, with tokens, history, slow-consumer protection, metrics and a live-graphs page.
  */
-export { createGateway, type Gateway, type GatewayOptions, type GatewayLimits, type Logger } from './server.js';
+export { createGateway, DEFAULT_LIMITS, type Gateway, type GatewayOptions, type GatewayLimits, type Logger } from './server.js';
 export { startDemoStats, type DemoStats, type DemoStatsOptions } from './demo-stats.js';
 export { createToken, verifyToken, Authorizer, type TokenClaims, type Grants, type AuthOptions } from './auth.js';
 export { History, publish, parseEnvelope, compareIds, type HistoryRule, type PublishResult } from './history.js';
