@@ -10,8 +10,9 @@
  * bigint ms). The tables belong to the target: nothing else should write to them.
  *
  *   - A full sync is one transaction on one connection: CREATE TABLE <p>keys_loading, then one
- *     COPY ... FROM STDIN (FORMAT binary) that lasts the whole snapshot (rows are streamed as they are
- *     parsed; sql/pg-copy.ts speaks the CopyIn protocol, pg-copy-streams is not needed), then the
+ *     COPY ... FROM STDIN (FORMAT binary, FREEZE) that lasts the whole snapshot (rows are streamed as
+ *     they are parsed, and written frozen: no vacuum pass is owed on them afterwards; sql/pg-copy.ts
+ *     speaks the CopyIn protocol, pg-copy-streams is not needed), then the
  *     primary key is built in one sorted pass, the old table dropped, the new one renamed and the
  *     position stored, and COMMIT. An abort is a CopyFail and a ROLLBACK: the old data was never
  *     touched, and readers of the old table are not blocked until the swap.
@@ -208,7 +209,7 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
     await c.query(`SET LOCAL maintenance_work_mem = '256MB'`);
     await c.query(`DROP TABLE IF EXISTS ${q.loading};
       CREATE TABLE ${q.loading} (db int NOT NULL, key bytea NOT NULL, type text NOT NULL, value bytea NOT NULL, expires_at bigint)`);
-    this.#copy = await CopyIn.start(c, `COPY ${q.loading} (db, key, type, value, expires_at) FROM STDIN (FORMAT binary)`);
+    this.#copy = await CopyIn.start(c, `COPY ${q.loading} (db, key, type, value, expires_at) FROM STDIN (FORMAT binary, FREEZE)`);
     this.#rows = new CopyRows();
     this.#snapshot = new SnapshotRows();
   }
