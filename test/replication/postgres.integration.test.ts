@@ -1,14 +1,17 @@
 /**
  * PostgresTarget against a real Redis 7 master: the shared target conformance suite, with group
  * commit (the default) and with a commit per batch, each in a schema of its own (random name) on the
- * machine's PostgreSQL, dropped afterwards.
+ * machine's PostgreSQL, dropped afterwards; and the target factory's postgres:// form.
  *
  * PostgreSQL: REDSTACK_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/test (trust auth; CI's
  * .ci/run starts the server when it is installed but not running). When it cannot be reached the
  * suite fails with that message instead of skipping.
  */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { createTarget } from '../../src/replication/index.js';
 import { PostgresTarget } from '../../src/replication/targets/postgres.js';
 import { runTargetConformance } from './target-conformance.js';
 
@@ -40,3 +43,19 @@ for (const pipeline of [true, false]) {
     destroy: () => admin(async (c) => void (await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))).catch(() => {}),
   });
 }
+
+test('the target factory makes a PostgresTarget from a URL with ?schema=', async () => {
+  const schema = `redstack_test_${randomBytes(6).toString('hex')}`;
+  const u = new URL(url);
+  u.searchParams.set('schema', schema);
+  const target = await createTarget(u.toString());
+  assert.ok(target instanceof PostgresTarget);
+  try {
+    assert.equal(await target.open(), undefined);
+    const tables = await admin(async (c) => (await c.query<{ t: string }>('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])).rows.map((r) => r.t));
+    assert.deepEqual(tables, ['redstack_keys', 'redstack_live', 'redstack_meta', 'redstack_position']);
+  } finally {
+    await target.close();
+    await admin(async (c) => void (await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)));
+  }
+});

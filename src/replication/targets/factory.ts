@@ -4,8 +4,8 @@
  *   memory              an in-process MemoryMirror
  *   -                   JSON lines to stdout
  *   jsonl:FILE          JSON lines appended to FILE (resumable: FILE.pos keeps the replid)
- *   sqlite:FILE         SQLite database (not available yet: see SCHEMES)
- *   postgres://...      PostgreSQL (not available yet: see SCHEMES)
+ *   sqlite:FILE         SQLite database (targets/sqlite.ts)
+ *   postgres://...      PostgreSQL, optional ?schema=NAME&prefix=P (targets/postgres.ts)
  *
  * Adding a store: put its adapter in targets/<name>.ts and one line in SCHEMES below, loading it
  * lazily (import()) so that its driver loads only when used.
@@ -23,9 +23,9 @@ type Loader = (spec: string) => Promise<Target>;
  *   postgres: async (spec) => new (await import('./postgres.js')).PostgresTarget({ url: spec }),
  */
 const SCHEMES: Record<string, Loader | undefined> = {
-  sqlite: undefined,
-  postgres: undefined,
-  postgresql: undefined,
+  sqlite: async (spec) => new (await import('./sqlite.js')).SqliteTarget({ path: spec.slice('sqlite:'.length) }),
+  postgres: async (spec) => (await import('./postgres.js')).PostgresTarget.fromUrl(spec),
+  postgresql: async (spec) => (await import('./postgres.js')).PostgresTarget.fromUrl(spec),
 };
 
 /** Creates the target named by `spec`. Throws ERR_REPL_TARGET_UNAVAILABLE for a known but missing store. */
