@@ -20,17 +20,17 @@ for (const diskless of [false, true]) {
     const unhandled: UnhandledCommand[] = [];
     let replica: ReturnType<typeof createReplica> | undefined;
     try {
-      await runWorkload(master.port, { seed: diskless ? 11 : 1, ops: 3000, shortTtls: true, sortStore: true });
+      await runWorkload(master.port, { seed: diskless ? 11 : 1, ops: 3000, shortTtls: true, sortStore: true, hll: true });
       // Filler in a database the comparison skips, so that the snapshot takes a moment.
       master.cli('-n', '7', 'DEBUG', 'POPULATE', '100000', 'fill', '64');
       replica = createReplica({ port: master.port, target: mirror });
       replica.on('unhandled', (u) => unhandled.push(u));
       const fullsyncs: string[] = [];
       replica.on('fullsync', (i) => fullsyncs.push(i.replid));
-      const during = runWorkload(master.port, { seed: diskless ? 12 : 2, ops: 3000, shortTtls: true, sortStore: true });
+      const during = runWorkload(master.port, { seed: diskless ? 12 : 2, ops: 3000, shortTtls: true, sortStore: true, hll: true });
       await waitUntil(() => mirror.state === 'ready', 30_000, 'the snapshot');
       await during;
-      await runWorkload(master.port, { seed: diskless ? 13 : 3, ops: 3000, sortStore: true });
+      await runWorkload(master.port, { seed: diskless ? 13 : 3, ops: 3000, sortStore: true, hll: true });
       // Keys with short TTLs from the first phases have expired by now (and the master's DELs travelled).
       await sleep(1600);
       await waitCaughtUp(master.port, mirror);

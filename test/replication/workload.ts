@@ -4,9 +4,11 @@
  * the master, read through the client.
  *
  * Keys are named by type (s: strings, n: integers, f: floats, b: bit strings, l: lists, S: sets, h:
- * hashes, z: sorted sets, zl: sorted sets for lex ranges (all scores 0), g: geo, x: streams) so that most commands hit keys of the right type; the
+ * hashes, z: sorted sets, zl: sorted sets for lex ranges (all scores 0), g: geo, x: streams, p: HyperLogLogs) so that most commands hit keys of the right type; the
  * ones that don't fail on the master with WRONGTYPE and are simply not propagated, which is realistic
- * too. Commands the mirror refuses by design (HyperLogLog, SORT/GEO ... STORE) are not generated.
+ * too. Commands the mirror refuses by design (GEO ... STORE) are not generated; SORT ... STORE and
+ * HyperLogLogs only on request (targets that must know every key a command touches up front can't
+ * plan SORT's patterns).
  */
 import assert from 'node:assert/strict';
 import { createClient, type Client, type Command } from '../../src/client/index.js';
@@ -28,6 +30,8 @@ export interface WorkloadOptions {
    * a command touches before applying it cannot handle these; the memory mirror can).
    */
   sortStore?: boolean;
+  /** Also HyperLogLogs (PFADD, PFMERGE, PFCOUNT), compared byte for byte as strings. */
+  hll?: boolean;
 }
 
 type Gen = (r: () => number) => Command;
@@ -62,7 +66,7 @@ function score(r: () => number): string {
   return pick(r, ['1', '2.5', '-3', '0', 'inf', '-inf', String(int(r, 100)), (r() * 10).toFixed(3)]);
 }
 
-function gens(shortTtls: boolean, sortStore: boolean): Gen[] {
+function gens(shortTtls: boolean, sortStore: boolean, hll: boolean): Gen[] {
   const ttlShort = (r: () => number) => String(200 + int(r, 1300));
   const g: Gen[] = [
     // strings
@@ -169,6 +173,13 @@ function gens(shortTtls: boolean, sortStore: boolean): Gen[] {
       (r) => ['SORT', key(r, 'l'), 'BY', 'h:*->n0', 'DESC', 'STORE', key(r, 'l')],
     );
   }
+  if (hll) {
+    g.push(
+      (r) => ['PFADD', key(r, 'p'), ...Array.from({ length: 1 + int(r, r() < 0.1 ? 400 : 6) }, () => `e${int(r, 100000)}`)],
+      (r) => ['PFCOUNT', key(r, 'p')],
+      (r) => ['PFMERGE', key(r, 'p'), key(r, 'p'), key(r, 'p')],
+    );
+  }
   if (shortTtls) {
     g.push(
       (r) => ['SET', key(r, 's'), value(r), 'PX', ttlShort(r)],
@@ -181,7 +192,7 @@ function gens(shortTtls: boolean, sortStore: boolean): Gen[] {
 /** Runs `ops` seeded commands across the databases (a few as MULTI/EXEC, SWAPDB, RESTORE). */
 export async function runWorkload(port: number, o: WorkloadOptions, auth: { password?: string } = {}): Promise<void> {
   const r = seededRandom(o.seed);
-  const g = gens(o.shortTtls ?? false, o.sortStore ?? false);
+  const g = gens(o.shortTtls ?? false, o.sortStore ?? false, o.hll ?? false);
   const clients = DBS.map((db) => createClient({ port, db, password: auth.password, returnBuffers: true }));
   try {
     const batch = o.batch ?? 40;

@@ -12,6 +12,7 @@ import { zsetCommands } from './apply-zsets.js';
 import { streamCommands } from './apply-streams.js';
 import { restore } from './load.js';
 import { sort } from './apply-sort.js';
+import { hllCommands } from './apply-hll.js';
 import { Unhandled, type Ctx, type Handler } from './context.js';
 import type { Dataset } from './dataset.js';
 
@@ -21,7 +22,6 @@ function refuse(reason: string): Handler {
   };
 }
 
-const HLL = 'HyperLogLog values are not mirrored (their sparse/dense encoding is Redis-internal)';
 const GEO = 'geo searches that store results need Redis\'s geohash search, which the mirror does not have';
 
 const TABLE: Record<string, Handler> = {
@@ -33,10 +33,7 @@ const TABLE: Record<string, Handler> = {
   ...zsetCommands,
   ...streamCommands,
   RESTORE: restore,
-  PFADD: refuse(HLL),
-  PFMERGE: refuse(HLL),
-  PFCOUNT: refuse(HLL),
-  PFDEBUG: refuse(HLL),
+  ...hllCommands(),
   GEOSEARCHSTORE: refuse(GEO),
   GEORADIUS: refuse(GEO),
   GEORADIUSBYMEMBER: refuse(GEO),
