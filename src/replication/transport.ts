@@ -53,7 +53,9 @@ export function openTransport(e: Endpoint, connect?: () => Duplex): Opened {
   }
   if (e.tls) {
     const opts: tls.ConnectionOptions = typeof e.tls === 'object' ? { ...e.tls } : {};
-    const socket = e.path ? tls.connect({ ...opts, path: e.path }) : tls.connect({ servername: e.host, ...opts, host: e.host, port: e.port });
+    // SNI carries host names only (RFC 6066): none for an IP address.
+    const sni = net.isIP(e.host) ? {} : { servername: e.host };
+    const socket = e.path ? tls.connect({ ...opts, path: e.path }) : tls.connect({ ...sni, ...opts, host: e.host, port: e.port });
     return { socket, readyEvent: 'secureConnect' };
   }
   const socket = e.path ? net.connect({ path: e.path }) : net.connect({ host: e.host, port: e.port });
