@@ -13,7 +13,7 @@
  *
  * TLS sockets do not support `onread`; they keep the 'data' event.
  */
-import type { RespDecoder } from '../resp/decoder.js';
+import type { RespDecoder } from '../resp/index.js';
 
 /** First scratch size. */
 const MIN_READ = 16 * 1024;

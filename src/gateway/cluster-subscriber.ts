@@ -6,7 +6,7 @@
  * The cluster client does not report its subscriber connections' losses, so on a cluster no
  * `redis_reconnect` notice follows a node's reconnect (docs/gateway-protocol.md says so).
  */
-import type { ClusterClient } from '../client/cluster/index.js';
+import type { ClusterClient } from '../client/index.js';
 import type { Subscriber } from './hub.js';
 
 export interface OwnedSubscriber extends Subscriber {

@@ -15,7 +15,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { createClient, type Client, type ClientOptions } from '../client/index.js';
-import { ClusterClient } from '../client/cluster/index.js';
+import { ClusterClient } from '../client/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import { Authorizer, createToken, type AuthOptions, type TokenClaims } from './auth.js';
 import { clusterSubscriber, type OwnedSubscriber } from './cluster-subscriber.js';
