@@ -13,6 +13,10 @@
  * 'load' and 'command' carry the same objects the target receives; they are emitted just before the
  * target applies them. MULTI/EXEC boundaries are kept: a transaction's commands are emitted together,
  * MULTI and EXEC included, once its EXEC has arrived.
+ *
+ * Everything is emitted in stream order: a lost link's 'error' and 'closed' come after the events of
+ * everything received before the loss (a replica behind its master reports the loss once it has
+ * caught up to it), and before the events of the next link.
  */
 import type { ReplicationError } from './errors.js';
 import type {

@@ -18,6 +18,14 @@
  *
  * Values are binary-safe: keys may be given as strings (UTF-8) or Buffers; values come back as
  * Buffers. Reads on a key of another type throw ERR_MIRROR_WRONGTYPE, as Redis would.
+ *
+ * Coverage: every write a Redis 7 master propagates, in the forms it propagates them (memory/*.ts, one
+ * file per type family), HyperLogLogs byte for byte (assuming hll-sparse-max-bytes 3000) and SORT ...
+ * STORE included. Reported as unhandled instead: GEOSEARCHSTORE and GEORADIUS ... STORE (they need
+ * Redis's geohash search), and forms a Redis 7 master never sends (XADD *, approximate trims, raw
+ * SPOP/INCRBYFLOAT/HINCRBYFLOAT). Not kept: hash-field TTLs (Redis 7.4), module values (counted in
+ * unsupportedKeys). Lex ranges over sets with mixed scores follow Redis's listpack behaviour; Redis's
+ * own result then depends on its encoding (notes on apply-zsets.ts).
  */
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../../clock.js';
