@@ -57,6 +57,8 @@ export interface LinkOptions {
   connectTimeoutMs: number;
   timeoutMs: number;
   retryLaterMs: number;
+  /** Periodic REPLCONF ACK interval. */
+  ackIntervalMs: number;
 }
 
 export class MasterLink {
@@ -73,6 +75,7 @@ export class MasterLink {
   #replid = '';
   #offset = 0;
   #streamStarted = false;
+  #lastAckAt = 0;
   /** The payload's size when the master announced it (`$<len>`). */
   payloadTotal: number | undefined;
 
@@ -214,6 +217,7 @@ export class MasterLink {
     if (this.#phase !== 'stream') return;
     const p = this.#host.position();
     const applied = p && p.replid === this.#replid ? p.offset : -1;
+    this.#lastAckAt = this.#host.clock.now();
     this.#write(encodeCommand(['REPLCONF', 'ACK', String(Math.max(applied, this.#offset))]));
   }
 
@@ -234,14 +238,15 @@ export class MasterLink {
     });
   }
 
-  /** The replica's one-second tick: a silent master is dropped; a streaming link ACKs. */
+  /** The replica's coarse tick: a silent master is dropped; a streaming link ACKs when one is due. */
   tick(now: number): void {
     if (this.#phase === 'over') return;
     if (now - this.#lastDataAt > this.#o.timeoutMs) {
       this.#lost(new ReplicationError('ERR_REPL_TIMEOUT', `the master sent nothing for ${this.#o.timeoutMs} ms (raise timeoutMs)`, { step: this.#phase }));
       return;
     }
-    this.sendAck();
+    // A little slack: ticks and ACKs run off the same coarse clock.
+    if (now - this.#lastAckAt >= this.#o.ackIntervalMs - 50) this.sendAck();
   }
 
   // -- the end ------------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ export interface ReplicaOptions {
   position?: ReplicationPosition;
   /** Reported to the master by REPLCONF listening-port (default 0). */
   listeningPort?: number;
-  /** REPLCONF ACK interval (default 1000 ms; Redis's replicas ack every second). */
+  /** REPLCONF ACK interval (default 1000 ms, as Redis's replicas; keep it well below the master's repl-timeout). */
   ackIntervalMs?: number;
   /** A master that sends nothing for this long is considered gone (default 60 000, Redis's repl-timeout). */
   timeoutMs?: number;
@@ -209,6 +209,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       connectTimeoutMs: this.#o.connectTimeoutMs ?? 10_000,
       timeoutMs: this.#o.timeoutMs ?? 60_000,
       retryLaterMs: this.#o.retryLaterMs ?? 1000,
+      ackIntervalMs: this.#o.ackIntervalMs ?? 1000,
     });
     this.#link.start();
   }
