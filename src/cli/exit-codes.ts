@@ -31,6 +31,10 @@ export function exitCodeFor(err: unknown): number {
   const code = err.code;
   if (code === 'ERR_USAGE') return EXIT.USAGE;
   if (code.startsWith('ERR_RDB_') || code === 'ERR_RESP_PROTOCOL' || code === 'ERR_CONFIG') return EXIT.DATA;
+  // The replica: a snapshot or stream that cannot be parsed is bad input; a master that is gone,
+  // silent or refuses us is unavailable.
+  if (code === 'ERR_REPL_SNAPSHOT' || code === 'ERR_REPL_PROTOCOL') return EXIT.DATA;
+  if (code === 'ERR_REPL_AUTH' || code === 'ERR_REPL_LINK' || code === 'ERR_REPL_TIMEOUT') return EXIT.UNAVAILABLE;
   if (
     code === 'ERR_CONNECTION_CLOSED' ||
     code === 'ERR_CONNECT' ||

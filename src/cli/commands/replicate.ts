@@ -7,7 +7,7 @@
 import { SingleBar } from 'cli-progress';
 import { pino } from 'pino';
 import { UsageError, intFlag, type CommandSpec, type Parsed } from '../args.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { createReplica, createTarget, type ProgressEvent, type ReplicationError } from '../../replication/index.js';
 
 export const spec: CommandSpec = {
@@ -34,21 +34,6 @@ export const spec: CommandSpec = {
     'redstack replicate --from redis://localhost:6379 --to jsonl:changes.jsonl --db 0 --match "user:*"',
   ],
 };
-
-/** Exit status for the error that stopped the replica. */
-function exitFor(err: ReplicationError): number {
-  switch (err.code) {
-    case 'ERR_REPL_AUTH':
-    case 'ERR_REPL_LINK':
-    case 'ERR_REPL_TIMEOUT':
-      return EXIT.UNAVAILABLE;
-    case 'ERR_REPL_SNAPSHOT':
-    case 'ERR_REPL_PROTOCOL':
-      return EXIT.DATA;
-    default:
-      return EXIT.FAILURE;
-  }
-}
 
 export async function run(args: Parsed): Promise<number> {
   const v = args.values;
@@ -109,7 +94,7 @@ export async function run(args: Parsed): Promise<number> {
   const position = replica.position;
   if (fatal) {
     log.error({ code: fatal.code, step: fatal.step }, fatal.message);
-    return exitFor(fatal);
+    return exitCodeFor(fatal);
   }
   log.info({ replid: position?.replid, offset: position?.offset, unhandled }, 'stopped');
   return signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.OK;
