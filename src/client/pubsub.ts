@@ -137,17 +137,7 @@ export class PubSub {
 
   /** Removes `handler` (or all handlers) from the names; unsubscribes names left without handlers. */
   async unsubscribe(kind: Kind, names: string[] | undefined, handler?: MessageHandler): Promise<void> {
-    const map = this.#subs[kind];
-    const gone: string[] = [];
-    for (const name of names ?? [...map.keys()]) {
-      const set = map.get(name);
-      if (!set) continue;
-      if (handler) set.delete(handler);
-      if (!handler || set.size === 0) {
-        map.delete(name);
-        gone.push(name);
-      }
-    }
+    const gone = removeHandlers(this.#subs[kind], names, handler);
     if (gone.length === 0) return;
     const c = COMMANDS[kind];
     try {
@@ -178,4 +168,22 @@ export class PubSub {
       },
     );
   }
+}
+
+/**
+ * Removes `handler` (or every handler) from the names (or from all names); returns the names left
+ * without a handler, which the caller unsubscribes.
+ */
+export function removeHandlers(map: Map<string, Set<MessageHandler>>, names: string[] | undefined, handler?: MessageHandler): string[] {
+  const gone: string[] = [];
+  for (const name of names ?? [...map.keys()]) {
+    const set = map.get(name);
+    if (!set) continue;
+    if (handler) set.delete(handler);
+    if (!handler || set.size === 0) {
+      map.delete(name);
+      gone.push(name);
+    }
+  }
+  return gone;
 }

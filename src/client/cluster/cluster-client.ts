@@ -20,7 +20,7 @@ import { EventEmitter } from 'node:events';
 import type { Command, RespValue } from '../../resp/types.js';
 import { ReplyError } from '../../resp/errors.js';
 import { systemClock, type Clock } from '../../clock.js';
-import { Client, Script } from '../client.js';
+import { Client, Multi, Script } from '../client.js';
 import { NotSentError } from '../errors.js';
 import { parseRedisUrl, ConfigError, type ClientOptions } from '../options.js';
 import type { ConnectionOptions } from '../connection.js';
@@ -347,8 +347,8 @@ export class ClusterClient extends EventEmitter {
   }
 
   /** MULTI/EXEC on one node: every key of every command must hash to one slot (else CrossSlotError). */
-  multi(): ClusterMulti {
-    return new ClusterMulti(async (cmds) => {
+  multi(): Multi {
+    return new Multi(async (cmds) => {
       await this.#loaded();
       return this.#router.transaction(cmds);
     });
@@ -433,28 +433,8 @@ export class ClusterClient extends EventEmitter {
   }
 }
 
-export class ClusterMulti {
-  readonly #cmds: Command[] = [];
-  readonly #exec: (cmds: Command[]) => Promise<RespValue[] | null>;
-
-  constructor(exec: (cmds: Command[]) => Promise<RespValue[] | null>) {
-    this.#exec = exec;
-  }
-
-  cmd(command: Command): this {
-    this.#cmds.push(command);
-    return this;
-  }
-
-  get length(): number {
-    return this.#cmds.length;
-  }
-
-  /** Resolves with EXEC's replies (ReplyErrors in place) or null; rejects with EXECABORT or CrossSlotError. */
-  exec(): Promise<RespValue[] | null> {
-    return this.#exec(this.#cmds);
-  }
-}
+/** A cluster transaction has the same shape as a single node's: MULTI, the commands, EXEC, on the slot's node. */
+export { Multi as ClusterMulti };
 
 function toList(x: string | string[]): string[] {
   return Array.isArray(x) ? x : [x];

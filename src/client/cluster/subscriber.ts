@@ -16,7 +16,7 @@
 import type { RespValue } from '../../resp/types.js';
 import { ReplyError } from '../../resp/errors.js';
 import { Connection, type ConnectionOptions } from '../connection.js';
-import type { MessageHandler } from '../pubsub.js';
+import { removeHandlers, type MessageHandler } from '../pubsub.js';
 import { keySlot } from './crc16.js';
 import { ClusterLimitError } from './errors.js';
 import { parseRedirect } from './router.js';
@@ -114,17 +114,7 @@ export class ClusterSubscriber {
   }
 
   async unsubscribe(kind: SubscriptionKind, names: string[] | undefined, handler?: MessageHandler): Promise<void> {
-    const map = this.#handlers[kind];
-    const gone: string[] = [];
-    for (const name of names ?? [...map.keys()]) {
-      const set = map.get(name);
-      if (!set) continue;
-      if (handler) set.delete(handler);
-      if (!handler || set.size === 0) {
-        map.delete(name);
-        gone.push(name);
-      }
-    }
+    const gone = removeHandlers(this.#handlers[kind], names, handler);
     const sends: Promise<void>[] = [];
     for (const ns of this.#nodes.values()) {
       const here = gone.filter((n) => ns.names[kind].delete(n));
