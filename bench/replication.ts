@@ -665,8 +665,9 @@ function report(results: Map<Who, Result>, o: { size: number; quick: boolean; ro
     const r = results.get(who);
     if (!r || r.skipped || !real || !real.syncMs.length) continue;
     checks.push(`- ${LABEL[who]} syncs within 3x of the real replica: ${verdict(median(r.syncMs) <= 3 * realSync)} (${fmt(median(r.syncMs) / realSync)}x)`);
+    // On the medians over rounds, as every other figure here (one round on a shared machine can stall).
     const s50 = r.lag.get(50_000) ?? [];
-    const kept = s50.length > 0 && s50.every((s) => s.missing === 0 && s.achieved >= 45_000 && s.p99 <= 100);
+    const kept = s50.length > 0 && median(s50.map((s) => s.missing)) === 0 && median(s50.map((s) => s.achieved)) >= 45_000 && lagOf(r, 50_000, 'p99') <= 100;
     checks.push(`- ${LABEL[who]} keeps up with 50k writes/s: ${verdict(kept)} (p99 ${fmt(lagOf(r, 50_000, 'p99'))} ms; highest rate kept up ${fmt(median(r.maxRate) / 1000, 0)}k)`);
   }
   if (checks.length) out.push('', '### issue #5 targets', '', ...checks);
