@@ -290,18 +290,18 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
         // Read what the overlay does not hold yet. The query queues behind the write in flight on
         // the same connection, so it sees that write's rows. Meanwhile that write may complete: the
         // overlay must not be taken for the next write before this batch is in it (#applying).
-        const need = ov.unknown(seg.fetch);
-        if (need.length > 0) {
-          this.#applying = true;
-          try {
-            ov.load(need, await this.#fetch(c, need));
-          } finally {
-            this.#applying = false;
+        this.#applying = true;
+        try {
+          const need = ov.unknown(seg.fetch);
+          if (need.length > 0) ov.load(need, await this.#fetch(c, need));
+          for (const cmd of seg.commands) {
+            const extra = ov.extraKeys(cmd);
+            if (extra.length > 0) ov.load(extra, await this.#fetch(c, extra));
+            const why = ov.apply(cmd);
+            if (why !== undefined) (unhandled ??= []).push({ command: cmd, reason: why });
           }
-        }
-        for (const cmd of seg.commands) {
-          const why = ov.apply(cmd);
-          if (why !== undefined) (unhandled ??= []).push({ command: cmd, reason: why });
+        } finally {
+          this.#applying = false;
         }
       }
       this.#pendingPosition = position;
@@ -364,6 +364,8 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
         }
         const overlay = new Overlay(seg.fetch, await this.#fetch(c, seg.fetch), this.#now());
         for (const cmd of seg.commands) {
+          const extra = overlay.extraKeys(cmd);
+          if (extra.length > 0) overlay.load(extra, await this.#fetch(c, extra));
           const why = overlay.apply(cmd);
           if (why !== undefined) (unhandled ??= []).push({ command: cmd, reason: why });
         }

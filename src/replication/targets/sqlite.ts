@@ -29,7 +29,7 @@ import type {
 } from './target.js';
 import { decodeValue, type RedisValue } from './sql/codec.js';
 import { Checkpointer } from './sql/checkpointer.js';
-import { planBatch } from './sql/command-keys.js';
+import { planBatch, type KeyRef } from './sql/command-keys.js';
 import { Overlay, type RowChanges, type StoredRow } from './sql/overlay.js';
 import { SnapshotRows } from './sql/snapshot-rows.js';
 import { SqlTargetError, VALUE_FORMAT, tableNames, type TableNames } from './sql/schema.js';
@@ -257,13 +257,10 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
             if (why !== undefined) (unhandled ??= []).push({ command: seg.command, reason: why });
             continue;
           }
-          const rows: StoredRow[] = [];
-          for (const f of seg.fetch) {
-            const r = s.fetch.get(f.db, f.key) as RawRow | undefined;
-            if (r) rows.push({ db: f.db, key: f.key, type: r.type as StoredRow['type'], value: r.value, expiresAt: r.expires_at ?? undefined });
-          }
-          const overlay = new Overlay(seg.fetch, rows, now);
+          const overlay = new Overlay(seg.fetch, this.#fetch(seg.fetch), now);
           for (const c of seg.commands) {
+            const extra = overlay.extraKeys(c);
+            if (extra.length > 0) overlay.load(extra, this.#fetch(extra));
             const why = overlay.apply(c);
             if (why !== undefined) (unhandled ??= []).push({ command: c, reason: why });
           }
@@ -410,6 +407,16 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
       savepoint: db.prepare('SAVEPOINT batch'),
       release: db.prepare('RELEASE batch'),
     };
+  }
+
+  #fetch(refs: readonly KeyRef[]): StoredRow[] {
+    const rows: StoredRow[] = [];
+    const fetch = this.#s!.fetch;
+    for (const f of refs) {
+      const r = fetch.get(f.db, f.key) as RawRow | undefined;
+      if (r) rows.push({ db: f.db, key: f.key, type: r.type as StoredRow['type'], value: r.value, expiresAt: r.expires_at ?? undefined });
+    }
+    return rows;
   }
 
   #write(ch: RowChanges): void {

@@ -3,8 +3,9 @@
  * in one query before applying it (one round trip to PostgreSQL per batch, not one per command).
  *
  * Key positions follow Redis's command table (first/last/step, numkeys for the Z*STORE family, the
- * key after the subcommand for XGROUP), for the write commands a Redis 7 master propagates and the
- * memory mirror applies. A key is "blind" when the command sets or deletes it without looking at its
+ * key after the subcommand for XGROUP, the key and STORE destination for SORT), for the write
+ * commands a Redis 7 master propagates and the memory mirror applies. SORT's BY/GET patterns name
+ * keys that depend on values: sortPatterns()/patternKey() below, read just before the SORT runs. A key is "blind" when the command sets or deletes it without looking at its
  * old value (plain SET, MSET, DEL, UNLINK, GETDEL): its row need not be read.
  *
  * A command missing here is still applied when it needs no key (PUBLISH) or reported as unhandled:
@@ -49,6 +50,18 @@ const SINGLE = [
   'PFADD',
 ];
 
+/** SORT key [BY p] [LIMIT o c] [GET p ...] [ASC|DESC] [ALPHA] [STORE dest]: the key and dest. */
+const sortKeys: Positions = (a) => {
+  const out = a.length > 0 ? [0] : [];
+  for (let i = 1; i < a.length; i++) {
+    const o = a[i]!.toString('latin1').toUpperCase();
+    if (o === 'BY' || o === 'GET') i++;
+    else if (o === 'LIMIT') i += 2;
+    else if (o === 'STORE' && i + 1 < a.length) out.push(++i);
+  }
+  return out;
+};
+
 const POSITIONS: Record<string, Positions> = {
   ...Object.fromEntries(SINGLE.map((n) => [n, first])),
   SET: first,
@@ -70,6 +83,9 @@ const POSITIONS: Record<string, Positions> = {
   ZINTERSTORE: destAndNumkeys,
   ZDIFFSTORE: destAndNumkeys,
   XGROUP: second,
+  PFCOUNT: all,
+  PFDEBUG: second,
+  SORT: sortKeys,
 };
 
 /** Commands that overwrite or delete all their keys without reading them. */
@@ -151,4 +167,33 @@ export function planBatch(commands: readonly ReplicatedCommand[]): Segment[] {
     }
   }
   return out;
+}
+
+/**
+ * SORT's BY and GET patterns that name keys (`*` replaced by each element; `#` and patterns without
+ * `*` name none): which keys a SORT reads depends on the source's elements, so the targets read
+ * these once the source is known, just before applying the SORT (see Overlay.extraKeys).
+ */
+export function sortPatterns(a: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < a.length; i++) {
+    const o = a[i]!.toString('latin1').toUpperCase();
+    if (o === 'BY' || o === 'GET') {
+      const p = a[++i]?.toString('latin1');
+      if (p !== undefined && p !== '#' && p.includes('*')) out.push(p);
+    } else if (o === 'LIMIT') {
+      i += 2;
+    } else if (o === 'STORE') {
+      i++;
+    }
+  }
+  return out;
+}
+
+/** The key a SORT pattern names for one element (as sort.c's lookupKeyByPattern builds it). */
+export function patternKey(pattern: string, elem: string): string {
+  const star = pattern.indexOf('*');
+  const arrow = pattern.indexOf('->', star + 1);
+  const keyPattern = arrow !== -1 && arrow + 2 < pattern.length ? pattern.slice(0, arrow) : pattern;
+  return keyPattern.slice(0, star) + elem + keyPattern.slice(star + 1);
 }

@@ -25,7 +25,7 @@ import { Unhandled, int, upper } from '../memory/context.js';
 import { Dataset, cloneEntry, type Entry } from '../memory/dataset.js';
 import { ByteWriter } from './bytes.js';
 import { decodeEntry, encodeEntry, type KeyType } from './codec.js';
-import type { KeyRef } from './command-keys.js';
+import { patternKey, sortPatterns, type KeyRef } from './command-keys.js';
 
 /** A stored row's content. `expiresAt` is ms since epoch. */
 export interface RowValue {
@@ -221,6 +221,33 @@ export class Overlay {
   /** True when commands changed something since the last changes(). */
   get dirty(): boolean {
     return this.#dirty.length > 0;
+  }
+
+  /**
+   * Keys `c` reads that depend on values and that this overlay does not hold: SORT's BY/GET pattern
+   * keys, computed from the source's elements as they are now. The target reads them and load()s
+   * them before apply(c). Empty for every other command.
+   */
+  extraKeys(c: ReplicatedCommand): KeyRef[] {
+    if (c.name !== 'SORT' || c.args.length === 0) return [];
+    const patterns = sortPatterns(c.args);
+    if (patterns.length === 0) return [];
+    const db = this.#db(c.db);
+    const k = c.args[0]!.toString('latin1');
+    const src = db.slots.has(k) ? db.get(k) : undefined;
+    if (!src) return [];
+    const elems = src.type === 'list' ? src.value : src.type === 'set' ? [...src.value] : src.type === 'zset' ? src.value.sorted().map(([m]) => m) : [];
+    const refs: KeyRef[] = [];
+    const seen = new Set<string>();
+    for (const e of elems) {
+      for (const p of patterns) {
+        const key = patternKey(p, e);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        refs.push({ db: c.db, key: Buffer.from(key, 'latin1'), blind: false });
+      }
+    }
+    return this.unknown(refs);
   }
 
   /** The keys of `refs` this overlay holds nothing about (they must be read before use). */

@@ -5,7 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteWriter } from '../../../../src/replication/targets/sql/bytes.js';
-import { commandKeys, planBatch } from '../../../../src/replication/targets/sql/command-keys.js';
+import { BARRIERS, commandKeys, planBatch } from '../../../../src/replication/targets/sql/command-keys.js';
+import { keyCommands } from '../../../../src/replication/targets/memory/apply-keys.js';
+import { stringCommands } from '../../../../src/replication/targets/memory/apply-strings.js';
+import { bitCommands } from '../../../../src/replication/targets/memory/apply-bits.js';
+import { listCommands } from '../../../../src/replication/targets/memory/apply-lists.js';
+import { setHashCommands } from '../../../../src/replication/targets/memory/apply-sets-hashes.js';
+import { zsetCommands } from '../../../../src/replication/targets/memory/apply-zsets.js';
+import { streamCommands } from '../../../../src/replication/targets/memory/apply-streams.js';
 import { Overlay, type StoredRow } from '../../../../src/replication/targets/sql/overlay.js';
 import type { ReplicatedCommand } from '../../../../src/replication/index.js';
 
@@ -82,4 +89,11 @@ test('overlay: MOVE and COPY ... DB across databases follow Redis\'s rules', () 
   const ch = o.changes();
   assert.deepEqual(ch.upserts.map((u) => `${u.db}:${u.key}`), ['2:k']);
   assert.deepEqual(ch.deletes, []);
+});
+
+test('every command the memory mirror applies has a key spec (or is a row-level or whole-database command here)', () => {
+  const mirror = { ...keyCommands, ...stringCommands, ...bitCommands, ...listCommands, ...setHashCommands, ...zsetCommands, ...streamCommands, RESTORE: 1 };
+  const rowLevel = new Set(['SET', 'MSET', 'DEL', 'UNLINK', 'GETDEL', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'PERSIST', 'RENAME', 'RENAMENX', 'MOVE', 'COPY', 'MULTI', 'EXEC', 'PUBLISH', 'SPUBLISH', 'FUNCTION', 'SCRIPT']);
+  const missing = Object.keys(mirror).filter((n) => !BARRIERS.has(n) && !rowLevel.has(n) && commandKeys(cmd(n, 'a', 'b', '1', 'c')).length === 0);
+  assert.deepEqual(missing, [], 'add these to src/replication/targets/sql/command-keys.ts');
 });
