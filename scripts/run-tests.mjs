@@ -29,7 +29,7 @@ if (files.length === 0) {
 const concurrency = Math.max(2, Math.min(4, availableParallelism()));
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files],
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', '--test-force-exit', ...files],
   { stdio: 'inherit', env: { ...process.env, REDSTACK_TEST: '1' } },
 );
 child.on('exit', (code, signal) => process.exit(signal ? 1 : code ?? 1));

@@ -192,7 +192,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   async #start(): Promise<void> {
     try {
-      this.#position = this.#o.position ?? (await this.#target.open()) ?? undefined;
+      // Always open the target (it prepares its storage); an explicit position option wins over
+      // the one the target saved.
+      const saved = (await this.#target.open()) ?? undefined;
+      this.#position = this.#o.position ?? saved;
     } catch (err) {
       this.#shutdown(new ReplicationError('ERR_REPL_TARGET', `the target could not be opened: ${(err as Error).message}`, { step: 'open', cause: err }));
       return;
