@@ -15,24 +15,35 @@ function put(c: Ctx, key: Buffer, value: Buffer, expiresAt: number | undefined):
   c.db.set(key.toString('latin1'), { type: 'string', value: Buffer.from(value), expiresAt });
 }
 
+export interface SetOptions {
+  nx: boolean;
+  xx: boolean;
+  keep: boolean;
+  /** Absolute expiry in ms, when an EX/PX/EXAT/PXAT option gave one. */
+  at: number | undefined;
+}
+
+/** Reads SET's options after key and value: [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]. */
+export function parseSetOptions(a: Buffer[], now: number): SetOptions {
+  const o: SetOptions = { nx: false, xx: false, keep: false, at: undefined };
+  for (let i = 2; i < a.length; i++) {
+    const w = upper(a[i]);
+    if (w === 'NX') o.nx = true;
+    else if (w === 'XX') o.xx = true;
+    else if (w === 'GET') continue;
+    else if (w === 'KEEPTTL') o.keep = true;
+    else if (w === 'EX') o.at = now + int(a[++i]) * 1000;
+    else if (w === 'PX') o.at = now + int(a[++i]);
+    else if (w === 'EXAT') o.at = int(a[++i]) * 1000;
+    else if (w === 'PXAT') o.at = int(a[++i]);
+    else throw new Unhandled(`SET option ${w}`);
+  }
+  return o;
+}
+
 /** SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL] */
 function set(c: Ctx, a: Buffer[]): void {
-  let nx = false;
-  let xx = false;
-  let keep = false;
-  let at: number | undefined;
-  for (let i = 2; i < a.length; i++) {
-    const o = upper(a[i]);
-    if (o === 'NX') nx = true;
-    else if (o === 'XX') xx = true;
-    else if (o === 'GET') continue;
-    else if (o === 'KEEPTTL') keep = true;
-    else if (o === 'EX') at = c.now + int(a[++i]) * 1000;
-    else if (o === 'PX') at = c.now + int(a[++i]);
-    else if (o === 'EXAT') at = int(a[++i]) * 1000;
-    else if (o === 'PXAT') at = int(a[++i]);
-    else throw new Unhandled(`SET option ${o}`);
-  }
+  const { nx, xx, keep, at } = parseSetOptions(a, c.now);
   const old = c.db.get(a[0]!.toString('latin1'));
   if ((nx && old) || (xx && !old)) return;
   put(c, a[0]!, a[1]!, at ?? (keep ? old?.expiresAt : undefined));

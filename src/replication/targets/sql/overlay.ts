@@ -22,6 +22,7 @@
 import type { ReplicatedCommand } from '../target.js';
 import { applyCommand } from '../memory/commands.js';
 import { Unhandled, int, upper } from '../memory/context.js';
+import { parseSetOptions } from '../memory/apply-strings.js';
 import { Dataset, cloneEntry, type Entry } from '../memory/dataset.js';
 import { ByteWriter } from './bytes.js';
 import { decodeEntry, encodeEntry, type KeyType } from './codec.js';
@@ -337,22 +338,7 @@ export class Overlay {
 
   /** SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL] (the mirror's rules). */
   #set(db: OverlayDb, a: Buffer[]): void {
-    let nx = false;
-    let xx = false;
-    let keep = false;
-    let at: number | undefined;
-    for (let i = 2; i < a.length; i++) {
-      const o = upper(a[i]);
-      if (o === 'NX') nx = true;
-      else if (o === 'XX') xx = true;
-      else if (o === 'GET') continue;
-      else if (o === 'KEEPTTL') keep = true;
-      else if (o === 'EX') at = this.now + int(a[++i]) * 1000;
-      else if (o === 'PX') at = this.now + int(a[++i]);
-      else if (o === 'EXAT') at = int(a[++i]) * 1000;
-      else if (o === 'PXAT') at = int(a[++i]);
-      else throw new Unhandled(`SET option ${o}`);
-    }
+    const { nx, xx, keep, at } = parseSetOptions(a, this.now);
     if (a.length < 2) throw new Unhandled('SET without a value');
     const k = a[0]!.toString('latin1');
     let old: Slot | undefined;
