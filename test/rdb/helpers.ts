@@ -28,16 +28,8 @@ export function allFixtures(): string[] {
 }
 
 /** A small deterministic PRNG (mulberry32) so chunkings are reproducible from a seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../support/wire.js';
+export const rng = seededRandom;
 
 export type Chunking = 'whole' | 'bytes' | { seed: number; max: number };
 
