@@ -159,6 +159,9 @@ class TimedTarget implements Target {
     });
   }
 
+  get takesEncoded() {
+    return this.inner.takesEncoded;
+  }
   open() {
     return this.inner.open();
   }

@@ -36,6 +36,7 @@ export { RdbError, type RdbErrorCode } from './errors.js';
 export { Crc64, crc64Hex } from './crc64.js';
 export { rdbTypeName, RDB_VERSION, type RdbDataType } from './constants.js';
 export { parseFunctionHeader } from './encodings/function.js';
+export { decodeEncoded } from './values.js';
 export type * from './types.js';
 
 /** Largest piece of a source chunk parsed at once (a 1 GB Buffer must not queue 10 M events). */

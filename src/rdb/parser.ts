@@ -16,8 +16,8 @@ import {
   RDB_OPCODE_EOF, RDB_OPCODE_EXPIRETIME, RDB_OPCODE_EXPIRETIME_MS, RDB_OPCODE_FREQ, RDB_OPCODE_FUNCTION2,
   RDB_OPCODE_FUNCTION_PRE_GA, RDB_OPCODE_IDLE, RDB_OPCODE_MODULE_AUX, RDB_OPCODE_RESIZEDB, RDB_OPCODE_SELECTDB,
   RDB_OPCODE_SLOT_INFO, RDB_TYPE_HASH_METADATA, RDB_TYPE_HASH_LISTPACK_EX, RDB_TYPE_MODULE_2, RDB_TYPE_MODULE_PRE_GA,
-  RDB_TYPE_STREAM_LISTPACKS, RDB_TYPE_STREAM_LISTPACKS_2, RDB_TYPE_STREAM_LISTPACKS_3, RDB_TYPE_STRING,
-  RDB_TYPE_VALKEY_HASH_2, rdbTypeName,
+  RDB_TYPE_LIST_QUICKLIST, RDB_TYPE_LIST_QUICKLIST_2, RDB_TYPE_STREAM_LISTPACKS, RDB_TYPE_STREAM_LISTPACKS_2,
+  RDB_TYPE_STREAM_LISTPACKS_3, RDB_TYPE_STRING, RDB_TYPE_VALKEY_HASH_2, rdbTypeName,
 } from './constants.js';
 import { asRdbError, RdbError, keyPreview } from './errors.js';
 import { parseFunctionHeader } from './encodings/function.js';
@@ -27,7 +27,7 @@ import { readHeader } from './header.js';
 import { KeyFilter } from './key-filter.js';
 import { ByteReader, NEED_MORE } from './reader.js';
 import { StreamValueReader } from './stream-reader.js';
-import type { RdbEvent, RdbParserOptions, RdbValue } from './types.js';
+import type { EncodedValue, RdbEvent, RdbParserOptions, RdbValue } from './types.js';
 import { copyEvent, decodeBlobValue, DecodeScratch, isBlobType } from './values.js';
 
 const S_HEADER = 0;
@@ -46,6 +46,7 @@ export class RdbParser {
   readonly #onEvent: (ev: RdbEvent) => void;
   readonly #onDrain: (() => void) | undefined;
   readonly #values: boolean;
+  readonly #keepEncoded: boolean;
   readonly #partItems: number;
   readonly #copy: boolean;
   readonly #filter: KeyFilter;
@@ -73,6 +74,8 @@ export class RdbParser {
   #remaining = 0;
   #minExpire = 0;
   #items: unknown[] = NO_ITEMS;
+  /** Quicklist nodes kept encoded (option `encoded`): #items holds their blobs, this their containers. */
+  #containers: number[] | undefined;
   #stream: StreamValueReader | undefined;
   readonly #scratch = new DecodeScratch();
   // Flow control.
@@ -91,6 +94,7 @@ export class RdbParser {
     this.#onEvent = opts.onEvent ?? noop;
     this.#onDrain = opts.onDrain;
     this.#values = opts.values ?? true;
+    this.#keepEncoded = opts.encoded ?? false;
     this.#partItems = opts.partItems && opts.partItems > 0 ? opts.partItems : Infinity;
     this.#copy = opts.copyBuffers ?? false;
     this.#filter = new KeyFilter(opts);
@@ -384,6 +388,7 @@ export class RdbParser {
         r.skipString();
         return this.#finishKey(undefined);
       }
+      if (this.#keepEncoded) return this.#finishKey(undefined, { rdbType: t, blobs: [r.string()] });
       return this.#finishBlob(decodeBlobValue(t, r.string(), this.#scratch) as unknown[]);
     }
     if (t === RDB_TYPE_MODULE_2) return this.#moduleValue();
@@ -399,6 +404,7 @@ export class RdbParser {
     this.#minExpire = t === RDB_TYPE_HASH_METADATA && !this.#valkey ? r.i64le() : 0;
     this.#remaining = r.count();
     this.#items = [];
+    this.#containers = decode && this.#keepEncoded && (t === RDB_TYPE_LIST_QUICKLIST || t === RDB_TYPE_LIST_QUICKLIST_2) ? [] : undefined;
     this.#state = S_ITEMS;
     r.mark = r.pos;
     this.#itemsLoop();
@@ -419,6 +425,7 @@ export class RdbParser {
     const r = this.#r;
     const decode = this.#decode;
     const t = this.#valkey && this.#type === RDB_TYPE_VALKEY_HASH_2 ? VALKEY_HASH_2 : this.#type;
+    if (this.#containers) return this.#nodesLoop();
     while (this.#remaining > 0) {
       if (decode) readItem(r, t, this.#items, this.#scratch, this.#minExpire);
       else skipItem(r, t);
@@ -431,6 +438,34 @@ export class RdbParser {
       }
     }
     this.#finishKey(decode ? (this.#items as RdbValue) : undefined);
+  }
+
+  /** Quicklist nodes kept encoded: their blobs (and containers) collected, parts by node count. */
+  #nodesLoop(): void {
+    const r = this.#r;
+    const quicklist2 = this.#type === RDB_TYPE_LIST_QUICKLIST_2;
+    while (this.#remaining > 0) {
+      // Both reads before either push: a node cut short by the chunk's end is read again whole.
+      const container = quicklist2 ? r.len() : 0;
+      const blob = r.string();
+      if (quicklist2) this.#containers!.push(container);
+      this.#items.push(blob);
+      this.#remaining--;
+      r.mark = r.pos;
+      if (this.#items.length >= this.#partItems) {
+        this.#emitPart(undefined, this.#encodedNodes());
+        this.#items = [];
+        if (quicklist2) this.#containers = [];
+        if (this.#paused) return;
+      }
+    }
+    this.#finishKey(undefined, this.#encodedNodes());
+  }
+
+  #encodedNodes(): EncodedValue {
+    const v: EncodedValue = { rdbType: this.#type, blobs: this.#items as Buffer[] };
+    if (this.#type === RDB_TYPE_LIST_QUICKLIST_2) v.containers = this.#containers;
+    return v;
   }
 
   #streamStep(): void {
@@ -459,28 +494,31 @@ export class RdbParser {
     this.#finishKey(value as RdbValue);
   }
 
-  #emitPart(value: unknown): void {
-    if (this.#wanted) this.#emitKey(value as RdbValue, true);
+  #emitPart(value: unknown, encoded?: EncodedValue): void {
+    if (this.#wanted) this.#emitKey(value as RdbValue, true, encoded);
   }
 
-  #finishKey(value: RdbValue | undefined): void {
+  #finishKey(value: RdbValue | undefined, encoded?: EncodedValue): void {
     this.#state = S_RECORD;
-    if (this.#wanted) this.#emitKey(value, false);
+    if (this.#wanted) this.#emitKey(value, false, encoded);
     this.#expiresAt = undefined;
     this.#idle = undefined;
     this.#freq = undefined;
     this.#part = 0;
     this.#stream = undefined;
+    this.#containers = undefined;
     // Drop the emitted array without allocating one per key: collections start with a new one.
     this.#items = NO_ITEMS;
   }
 
-  #emitKey(value: RdbValue | undefined, more: boolean): void {
+  #emitKey(value: RdbValue | undefined, more: boolean, encoded: EncodedValue | undefined): void {
     const end = this.#r.offset;
     const t = this.#type;
+    // One shape for every key event (encoded present even when undefined): consumers' property
+    // accesses stay monomorphic.
     const ev = {
       kind: 'key', db: this.#db, key: this.#key, type: RDB_DATA_TYPE[t]!, rdbType: t, expiresAt: this.#expiresAt,
-      idle: this.#idle, freq: this.#freq, offset: this.#keyOffset, bytes: end - this.#partOffset, part: this.#part, more, value,
+      idle: this.#idle, freq: this.#freq, offset: this.#keyOffset, bytes: end - this.#partOffset, part: this.#part, more, value, encoded,
     } as RdbEvent;
     this.#partOffset = end;
     this.#part++;

@@ -137,6 +137,20 @@ export type ZsetEntry = [member: Buffer, score: number];
 
 export type RdbValue = Buffer | Buffer[] | ZsetEntry[] | HashEntry[] | StreamValue | ModuleValue;
 
+/**
+ * A collection still in its compact RDB encoding (parser option `encoded`): the listpack, ziplist,
+ * intset or zipmap blob of a small hash, set, sorted set or list, or the nodes of a quicklist.
+ * `decodeEncoded()` turns it into the value the parser would otherwise have delivered.
+ */
+export interface EncodedValue {
+  /** The numeric RDB type the blobs belong to (the key event's rdbType). */
+  rdbType: number;
+  /** One blob for blob types; one per node for quicklists (LZF already undone). */
+  blobs: Buffer[];
+  /** Quicklist 2 only: each node's container, 1 plain (the blob is the item) or 2 packed (a listpack). */
+  containers?: number[];
+}
+
 interface KeyFields {
   kind: 'key';
   db: number;
@@ -153,6 +167,11 @@ interface KeyFields {
   offset: number;
   /** Bytes the key and its value occupy in the RDB, from the type byte (of this part). */
   bytes: number;
+  /**
+   * With the `encoded` option, for small hashes, sets, sorted sets and lists (and quicklist nodes):
+   * the value undecoded, in place of `value` (which is then undefined).
+   */
+  encoded?: EncodedValue;
   /** 0 unless the value is delivered in parts (`partItems`): then 0, 1, 2, ... */
   part: number;
   /**
@@ -211,6 +230,12 @@ export interface RdbParserOptions {
   allowNewerVersion?: boolean;
   /** Deliver collections of more than this many items in parts of this size (see RdbKeyEvent.more). */
   partItems?: number;
+  /**
+   * Leave compact encodings undecoded: key events of blob types (listpack, ziplist, intset, zipmap)
+   * and quicklists carry `encoded` instead of `value`. For consumers that keep most values unread
+   * (a mirror that decodes a key on first use): walking a blob costs a fraction of decoding it.
+   */
+  encoded?: boolean;
   /** Copy every Buffer handed out instead of giving views into the input chunks. */
   copyBuffers?: boolean;
   /** Longest string accepted, checked before allocating (default 512 MiB). */

@@ -3,25 +3,30 @@
  * that keep Buffers (`copyBuffers`). Pure functions; the parser owns the scratch arrays.
  */
 import {
+  QUICKLIST_NODE_CONTAINER_PACKED,
+  QUICKLIST_NODE_CONTAINER_PLAIN,
   RDB_TYPE_HASH_LISTPACK,
   RDB_TYPE_HASH_LISTPACK_EX,
   RDB_TYPE_HASH_LISTPACK_EX_PRE_GA,
   RDB_TYPE_HASH_ZIPLIST,
   RDB_TYPE_HASH_ZIPMAP,
+  RDB_TYPE_LIST_QUICKLIST,
+  RDB_TYPE_LIST_QUICKLIST_2,
   RDB_TYPE_LIST_ZIPLIST,
   RDB_TYPE_SET_INTSET,
   RDB_TYPE_SET_LISTPACK,
   RDB_TYPE_ZSET_LISTPACK,
   RDB_TYPE_ZSET_ZIPLIST,
+  rdbTypeName,
 } from './constants.js';
-import { EncodingError } from './errors.js';
+import { asRdbError, EncodingError, keyPreview } from './errors.js';
 import type { ElementCursor } from './encodings/cursor.js';
 import { intsetItems } from './encodings/intset.js';
 import { ListpackCursor } from './encodings/listpack.js';
 import { itemBuffer, type Item } from './encodings/numbers.js';
 import { ZiplistCursor } from './encodings/ziplist.js';
 import { zipmapItems } from './encodings/zipmap.js';
-import type { HashEntry, RdbEvent, RdbValue, StreamValue, ZsetEntry } from './types.js';
+import type { EncodedValue, HashEntry, RdbEvent, RdbValue, StreamValue, ZsetEntry } from './types.js';
 
 /** What decoding reuses from one value to the next: one per parser, so nothing is allocated per blob. */
 export class DecodeScratch {
@@ -80,6 +85,50 @@ export function decodeBlobValue(type: number, blob: Buffer, scratch: DecodeScrat
       lp.open(blob, 0, blob.length);
       return toHashWithTtl(lp);
   }
+}
+
+/**
+ * The value an `encoded` key event stands for, as the parser would have delivered it without the
+ * option. With `encoded`, blobs are only checked when they are decoded: a corrupt one throws an
+ * RdbError (ERR_RDB_INTEGRITY or ERR_RDB_ENCODING) naming the key and the event's offset when given.
+ */
+export function decodeEncoded(v: EncodedValue, at: { key?: Buffer; offset?: number } = {}, scratch: DecodeScratch = new DecodeScratch()): RdbValue {
+  try {
+    return decodeEncodedValue(v, scratch);
+  } catch (err) {
+    throw asRdbError(err, { offset: at.offset ?? -1, element: 'value', key: keyPreview(at.key), typeName: rdbTypeName(v.rdbType) });
+  }
+}
+
+function decodeEncodedValue(v: EncodedValue, scratch: DecodeScratch): RdbValue {
+  if (v.rdbType === RDB_TYPE_LIST_QUICKLIST) {
+    const out: Buffer[] = [];
+    for (const node of v.blobs) {
+      scratch.zl.open(node, 0, node.length);
+      toBuffers(scratch.zl, out);
+    }
+    return out;
+  }
+  if (v.rdbType === RDB_TYPE_LIST_QUICKLIST_2) {
+    const out: Buffer[] = [];
+    for (let i = 0; i < v.blobs.length; i++) {
+      const node = v.blobs[i]!;
+      const container = v.containers?.[i];
+      if (container === QUICKLIST_NODE_CONTAINER_PLAIN) {
+        out.push(node);
+      } else if (container === QUICKLIST_NODE_CONTAINER_PACKED) {
+        scratch.lp.open(node, 0, node.length);
+        toBuffers(scratch.lp, out);
+      } else {
+        throw new EncodingError('ERR_RDB_INTEGRITY', `quicklist node container ${container} (1 plain or 2 packed expected)`);
+      }
+    }
+    return out;
+  }
+  if (!isBlobType(v.rdbType) || v.blobs.length !== 1) {
+    throw new EncodingError('ERR_RDB_INTEGRITY', `an encoded value of RDB type ${v.rdbType} with ${v.blobs.length} blobs`);
+  }
+  return decodeBlobValue(v.rdbType, v.blobs[0]!, scratch);
 }
 
 /** Appends the remaining elements of `c` to `out` as Buffers (integers as their decimal text). */
@@ -147,8 +196,10 @@ export function copyEvent(ev: RdbEvent): RdbEvent {
       return ev.description ? { ...ev, code: copyBuf(ev.code), description: copyBuf(ev.description) } : { ...ev, code: copyBuf(ev.code) };
     case 'module-aux':
       return { ...ev, raw: copyBuf(ev.raw) };
-    case 'key':
-      return { ...ev, key: copyBuf(ev.key), value: copyValue(ev.value) } as RdbEvent;
+    case 'key': {
+      const encoded = ev.encoded && { ...ev.encoded, blobs: ev.encoded.blobs.map(copyBuf) };
+      return { ...ev, key: copyBuf(ev.key), value: copyValue(ev.value), encoded } as RdbEvent;
+    }
     default:
       return ev;
   }

@@ -306,6 +306,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       applies: this.#mode !== 'stream-only',
       filter: this.#filter.rdbFilter,
       partItems: this.#o.partItems ?? 10_000,
+      encoded: this.#target.takesEncoded === true,
       skipChecksum: this.#o.skipChecksum ?? false,
       startedAt: this.#clock.now(),
     });

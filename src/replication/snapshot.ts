@@ -15,6 +15,8 @@ export interface SnapshotOptions {
   applies: boolean;
   filter: { db?: number[]; key?: RegExp };
   partItems: number;
+  /** Hand small collections over undecoded (the target said it takes them: Target.takesEncoded). */
+  encoded: boolean;
   skipChecksum: boolean;
   startedAt: number;
 }
@@ -41,6 +43,7 @@ export class SnapshotLoader {
       values: o.applies,
       filter: o.filter,
       partItems: o.partItems,
+      encoded: o.encoded,
       skipChecksum: o.skipChecksum,
     });
   }

@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { allFixtures, fixture, normalize, parseBuffer } from './helpers.js';
-import { RdbError } from '../../src/rdb/index.js';
+import { allFixtures, fixture, keys, normalize, parseBuffer } from './helpers.js';
+import { decodeEncoded, RdbError } from '../../src/rdb/index.js';
 
 const CODES = new Set([
   'ERR_RDB_WRONG_SIGNATURE', 'ERR_RDB_UNSUPPORTED_VERSION', 'ERR_RDB_UNKNOWN_TYPE', 'ERR_RDB_BAD_LENGTH',
@@ -57,6 +57,27 @@ test('fuzz: flipped bytes', { timeout: 600_000 }, () => {
       check(m, `${name} flips ${JSON.stringify(flips)}`, { values });
     }),
     { numRuns: RUNS, seed: SEED ?? 4242 },
+  );
+});
+
+test('fuzz: flipped bytes with encoded values, each decoded afterwards', { timeout: 600_000 }, () => {
+  fc.assert(
+    fc.property(fixtureArb, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }), (name, flips) => {
+      const m = Buffer.from(DATA.get(name)!);
+      for (const [at, x] of flips) m[at % m.length]! ^= x;
+      const label = `${name} flips ${JSON.stringify(flips)} (encoded)`;
+      check(m, label, { encoded: true });
+      // Blobs are checked when decoded: a value or an RdbError, nothing else.
+      for (const k of keys(parseBuffer(m, { ...LIMITS, encoded: true }).events)) {
+        if (!k.encoded) continue;
+        try {
+          decodeEncoded(k.encoded, k);
+        } catch (err) {
+          assert.ok(err instanceof RdbError && CODES.has(err.code), `${label}: ${(err as Error).stack}`);
+        }
+      }
+    }),
+    { numRuns: RUNS, seed: SEED ?? 5150 },
   );
 });
 

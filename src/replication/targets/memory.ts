@@ -83,6 +83,8 @@ export class MemoryMirror extends EventEmitter<MirrorEvents> implements Target {
   #replica: ReplicaStatus | undefined;
   #position: ReplicationPosition | undefined;
   #stopSweep: (() => void) | undefined;
+  /** Small collections arrive in their RDB encoding and are decoded on first use (memory/dataset.ts). */
+  readonly takesEncoded = true;
   /** Snapshot keys the mirror could not hold (module values). */
   unsupportedKeys = 0;
   /** Commands the mirror could not apply, since it was created. */

@@ -135,6 +135,13 @@ export interface Target {
    */
   beginFullSync(info: FullSyncInfo): Promise<void> | void;
 
+  /**
+   * Optional: true when the target takes small collections still encoded (SnapshotKey.encoded, the
+   * RDB parser's `encoded` option) and decodes them itself, later or never; the replica then skips
+   * decoding them. Without it every key arrives with its value decoded.
+   */
+  readonly takesEncoded?: boolean;
+
   /** Keys of the snapshot, in file order. */
   applyKeys(keys: readonly SnapshotKey[]): Promise<void> | void;
 

@@ -19,6 +19,51 @@ export type Entry =
   | { type: 'stream'; value: StreamData; expiresAt: number | undefined };
 
 export type EntryType = Entry['type'];
+
+/**
+ * A snapshot key whose value is kept as the snapshot had it until first used: a string value as a
+ * binary string, a small collection as its RDB blobs (listpack, ziplist, intset, quicklist nodes).
+ * Reading or assigning `value` decodes it once into the Entry form and drops the packed bytes.
+ *
+ * Why: a full sync of millions of keys would otherwise build every small hash, list and zset as
+ * Maps, arrays and strings (a dozen heap objects each) that most mirrors never read; two compact
+ * strings per key load several times faster and leave the garbage collector far less to trace.
+ * It is what Redis does itself: small collections stay listpacks in memory.
+ */
+export class PackedEntry {
+  readonly type: EntryType;
+  expiresAt: number | undefined;
+  #packed: string | string[] | undefined;
+  #unpack: ((packed: string | string[]) => Entry['value']) | undefined;
+  #value: Entry['value'] | undefined;
+
+  constructor(type: EntryType, expiresAt: number | undefined, packed: string | string[], unpack: (packed: string | string[]) => Entry['value']) {
+    this.type = type;
+    this.expiresAt = expiresAt;
+    this.#packed = packed;
+    this.#unpack = unpack;
+  }
+
+  get value(): Entry['value'] {
+    if (this.#packed !== undefined) {
+      this.#value = this.#unpack!(this.#packed);
+      this.#packed = undefined;
+      this.#unpack = undefined;
+    }
+    return this.#value!;
+  }
+
+  set value(v: Entry['value']) {
+    this.#packed = undefined;
+    this.#unpack = undefined;
+    this.#value = v;
+  }
+
+  /** True while the value has not been decoded yet. */
+  get packed(): boolean {
+    return this.#packed !== undefined;
+  }
+}
 export type Db = Map<string, Entry>;
 
 export class Dataset {

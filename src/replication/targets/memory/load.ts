@@ -2,21 +2,68 @@
  * Snapshot keys into mirror entries, and RESTORE (whose DUMP payload is one RDB value: it is wrapped
  * in a minimal RDB and read with the same parser, so every encoding the parser knows works here too).
  *
- * Parts (big collections in several key events) add to the entry the first part created.
+ * Whole keys are stored packed (dataset.ts's PackedEntry): string values as binary strings, small
+ * collections as the RDB blobs the replica hands over undecoded (the parser's `encoded` option),
+ * decoded on first use. Parts (big collections in several key events) are decoded at once and add
+ * to the entry the first part created.
  */
-import { RdbParser, type RdbEvent, type StreamValue } from '../../../rdb/index.js';
+import { decodeEncoded, RdbParser, type EncodedValue, type RdbEvent, type StreamValue } from '../../../rdb/index.js';
 import type { SnapshotKey } from '../target.js';
-import { bin, type Dataset, type Entry } from './dataset.js';
+import { bin, bytes, PackedEntry, type Dataset, type Entry, type EntryType } from './dataset.js';
 import { int, upper, Unhandled, type Ctx } from './context.js';
 import { StreamData, parseId, ZERO_ID } from './stream-data.js';
 import { ZSet } from './zset.js';
+
+/** RDB type 18: a list as quicklist nodes, each with its container. */
+const RDB_TYPE_LIST_QUICKLIST_2 = 18;
+
+/** Strings longer than this stay Buffers: V8's strings end just short of Redis's 512 MB values. */
+const PACK_STRING_MAX = 64 << 20;
+
+const unpackString = (s: string | string[]): Entry['value'] => bytes(s as string);
+
+/** One unpacker per RDB type (which implies the data type): entries share it instead of a closure each. */
+const unpackers: (((packed: string | string[]) => Entry['value']) | undefined)[] = [];
+
+function unpacker(type: EntryType, rdbType: number): (packed: string | string[]) => Entry['value'] {
+  let fn = unpackers[rdbType];
+  if (!fn) {
+    fn = (packed) => {
+      const blobs = typeof packed === 'string' ? [bytes(packed)] : packed.map(bytes);
+      // Only quicklists whose nodes are all packed listpacks (container 2) are stored packed.
+      const containers = rdbType === RDB_TYPE_LIST_QUICKLIST_2 ? blobs.map(() => 2) : undefined;
+      const k = { type, value: decodeEncoded({ rdbType, blobs, containers }), expiresAt: undefined, more: false } as SnapshotKey;
+      return toEntry(k, undefined)!.value;
+    };
+    unpackers[rdbType] = fn;
+  }
+  return fn;
+}
+
+/** Packed form of an encoded value, when the mirror can unpack it without more than the blobs. */
+function packable(e: EncodedValue): boolean {
+  // Quicklist 2 nodes with a plain (single big item) container are rare: those lists are decoded now.
+  return e.containers === undefined || e.containers.every((c) => c === 2);
+}
 
 /** Stores one snapshot key (or part of one). Returns false for values the mirror cannot hold (modules). */
 export function loadKey(ds: Dataset, k: SnapshotKey): boolean {
   const db = ds.db(k.db);
   const key = bin(k.key);
+  if (k.part === 0 && !k.more) {
+    if (k.type === 'string' && k.value!.length <= PACK_STRING_MAX) {
+      db.set(key, new PackedEntry('string', k.expiresAt, bin(k.value!), unpackString) as unknown as Entry);
+      return true;
+    }
+    const enc = k.encoded;
+    if (enc && packable(enc)) {
+      const packed = enc.blobs.length === 1 ? bin(enc.blobs[0]!) : enc.blobs.map(bin);
+      db.set(key, new PackedEntry(k.type as EntryType, k.expiresAt, packed, unpacker(k.type as EntryType, enc.rdbType)) as unknown as Entry);
+      return true;
+    }
+  }
   const prev = k.part > 0 ? db.get(key) : undefined;
-  const entry = toEntry(k, prev);
+  const entry = toEntry(k.encoded ? ({ ...k, value: decodeEncoded(k.encoded, k) } as SnapshotKey) : k, prev);
   if (!entry) return false;
   if (entry !== prev) db.set(key, entry);
   return true;
