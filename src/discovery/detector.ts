@@ -33,7 +33,10 @@ export type LeaveReason = 'left' | 'expired';
 export interface NodeInfo {
   id: string;
   meta: Meta;
-  /** Redis time (ms since the epoch) of the latest heartbeat or change this view knows of. */
+  /**
+   * Redis time (ms since the epoch) of the latest heartbeat or change this view knows of. Advanced in
+   * place by snapshots and heartbeats; any other change gives the node a new NodeInfo object.
+   */
   lastSeen: number;
   /** True for the grid's own node. */
   self: boolean;
@@ -57,6 +60,10 @@ interface Provenance {
 interface Entry extends Provenance {
   info: NodeInfo;
   metaJson: string;
+  /** The record as last read from the registry; undefined when it came from a message. */
+  raw: string | undefined;
+  /** The snapshot that last listed this node. */
+  mark: number;
   ttl: number;
   /** Local clock time after which a registry-reset suspect is dropped. */
   graceUntil?: number;
@@ -99,6 +106,7 @@ export class Detector {
   #linkSuspects = false;
   /** Entries with a graceUntil (an upper bound; recounted by tick). */
   #graced = 0;
+  #snapshots = 0;
 
   constructor(options: DetectorOptions) {
     this.#o = options;
@@ -162,19 +170,36 @@ export class Detector {
     const authoritative = this.#resync || reset;
     this.#resync = false;
     this.#epoch = s.epoch;
-    const present = new Set<string>();
+    // Reconciliation runs this over every node of the grid every few tens of seconds, in every view:
+    // a node whose stored record is unchanged costs a lookup and a string comparison, and no
+    // allocation, so a big snapshot neither stalls the event loop nor feeds the garbage collector.
+    const mark = ++this.#snapshots;
     const prov = { epoch: s.epoch, seq: s.seq, gen: this.#gen };
     for (const n of s.nodes) {
-      present.add(n.id);
       const tomb = this.#tombs.get(n.id);
-      if (tomb && this.#newer(tomb, s)) continue;
       const e = this.#entries.get(n.id);
+      if (e) e.mark = mark;
+      if (tomb && this.#newer(tomb, s)) continue;
       if (e && this.#newer(e, s)) continue;
-      this.#upsert(n.id, n.record, n.deadline - n.record.ttl, prov);
+      if (e && n.raw !== undefined && n.raw === e.raw && e.info.suspect === undefined && e.graceUntil === undefined) {
+        e.epoch = prov.epoch;
+        e.seq = prov.seq;
+        e.gen = prov.gen;
+        const seen = n.deadline - e.ttl;
+        if (seen > e.info.lastSeen) e.info.lastSeen = seen;
+        continue;
+      }
+      const rec = n.record;
+      this.#upsert(n.id, rec, n.deadline - rec.ttl, prov);
+      const after = this.#entries.get(n.id)!;
+      after.raw = n.raw;
+      after.mark = mark;
     }
     const now = this.#o.clock.now();
-    for (const e of [...this.#entries.values()]) {
-      if (present.has(e.info.id) || this.#newer(e, s)) continue;
+    const gone: Entry[] = [];
+    for (const e of this.#entries.values()) if (e.mark !== mark) gone.push(e);
+    for (const e of gone) {
+      if (this.#newer(e, s)) continue;
       if (reset) {
         if (e.info.suspect !== 'registry-reset') {
           e.graceUntil = now + Math.max(e.ttl, this.#o.resetGraceMs);
@@ -213,7 +238,7 @@ export class Detector {
   /** Updates the own node's lastSeen after a heartbeat. */
   touch(id: string, now: number): void {
     const e = this.#entries.get(id);
-    if (e && now > e.info.lastSeen) e.info = { ...e.info, lastSeen: now };
+    if (e && now > e.info.lastSeen) e.info.lastSeen = now;
   }
 
   // ---- input: link state and time ---------------------------------------------------------------
@@ -269,7 +294,8 @@ export class Detector {
     const e = this.#entries.get(id);
     if (!e) {
       const info: NodeInfo = { id, meta: rec.meta, lastSeen, self: id === this.#o.selfId };
-      this.#entries.set(id, { ...prov, info, metaJson, ttl: rec.ttl });
+      // Every field from the start, so all entries share one shape: snapshots walk all of them.
+      this.#entries.set(id, { epoch: prov.epoch, seq: prov.seq, gen: prov.gen, info, metaJson, raw: undefined, mark: 0, ttl: rec.ttl, graceUntil: undefined });
       this.#o.emit('join', info);
       return;
     }
@@ -281,6 +307,7 @@ export class Detector {
     e.ttl = rec.ttl;
     e.graceUntil = undefined;
     e.metaJson = metaJson;
+    e.raw = undefined;
     e.info = { id, meta: changed ? rec.meta : previous.meta, lastSeen: Math.max(lastSeen, previous.lastSeen), self: previous.self };
     if (changed) this.#o.emit('update', e.info, previous);
   }

@@ -20,6 +20,23 @@ export interface SnapshotNode {
   /** Redis time (ms) at which the node dies unless it heartbeats. */
   deadline: number;
   record: NodeRecord;
+  /** The record as stored, when read from Redis: a view compares it to skip decoding unchanged nodes. */
+  raw?: string;
+}
+
+/** A node as read: the record is parsed on first use, which for an unchanged node is never. */
+class StoredNode implements SnapshotNode {
+  #record: NodeRecord | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly deadline: number,
+    readonly raw: string,
+  ) {}
+
+  get record(): NodeRecord {
+    return (this.#record ??= decodeRecord(this.raw === '' ? null : this.raw));
+  }
 }
 
 export interface Snapshot extends Stamp {
@@ -64,7 +81,7 @@ export class Registry {
     const nodes: SnapshotNode[] = [];
     for (let i = 0, j = 0; i < flat.length; i += 2, j++) {
       const rec = recs[j];
-      nodes.push({ id: String(flat[i]), deadline: Number(flat[i + 1]), record: decodeRecord(rec === '' ? null : (rec as string)) });
+      nodes.push(new StoredNode(String(flat[i]), Number(flat[i + 1]), rec === undefined || rec === null ? '' : String(rec)));
     }
     return { epoch: String(r[0]), seq: Number(r[1]), now: Number(r[2]), nodes };
   }

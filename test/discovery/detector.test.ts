@@ -171,3 +171,26 @@ test('nodes({ healthy }) filters on the unhealthy flag', () => {
   assert.deepEqual(d.nodes({ healthy: false }).map((n) => n.id), ['b']);
   assert.equal(d.nodes().length, 2);
 });
+
+test('snapshots compare stored records: an unchanged node keeps its NodeInfo and only lastSeen moves; a changed one is an update', () => {
+  const { d, events } = setup();
+  const stored = (id: string, deadline: number, meta: Record<string, unknown>) => {
+    const raw = JSON.stringify(rec(meta));
+    // The record getter counts decodes: an unchanged node must not need one.
+    return { id, deadline, raw, get record() { decodes++; return JSON.parse(raw) as ReturnType<typeof rec>; } };
+  };
+  let decodes = 0;
+  d.message(msg('join', 'a', 1, 'E1', { zone: 'x' }));
+  d.snapshot({ epoch: 'E1', seq: 1, now: 0, nodes: [stored('a', 9000, { zone: 'x' }), stored('b', 9000, { zone: 'y' })] });
+  assert.deepEqual(events, ['join:a', 'join:b'], 'a came from a message: same metadata, so no update');
+  const a = d.get('a')!;
+  decodes = 0;
+  d.snapshot({ epoch: 'E1', seq: 1, now: 0, nodes: [stored('a', 9500, { zone: 'x' }), stored('b', 9500, { zone: 'z' })] });
+  assert.equal(decodes, 1, 'only the changed record was parsed');
+  assert.equal(d.get('a'), a, 'same object');
+  assert.equal(a.lastSeen, 6500, 'deadline - ttl');
+  assert.deepEqual(events.slice(2), ['update:b']);
+  assert.equal(d.get('b')!.meta.zone, 'z');
+  d.snapshot({ epoch: 'E1', seq: 2, now: 0, nodes: [stored('b', 9500, { zone: 'z' })] });
+  assert.deepEqual(events.slice(3), ['leave:a:expired']);
+});
