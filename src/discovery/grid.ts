@@ -156,7 +156,7 @@ export class Grid extends GridView {
     return m;
   }
 
-  protected override async afterSubscribe(): Promise<void> {
+  protected override async register(): Promise<void> {
     await this.registry.register(this.id, this.ttlMs, this.#record);
     this.emit('registered');
   }

@@ -145,11 +145,17 @@ export class GridView extends EventEmitter {
     this.#listen(this.sub, 'close', () => this.#started && this.detector.linkDown('sub'));
     try {
       const onMessage = (message: string | Buffer) => this.detector.message(message);
-      await this.sub.subscribe(this.registry.keys.channel, onMessage);
       this.#timers.push(() => void this.sub.unsubscribe(this.registry.keys.channel, onMessage).catch(() => undefined));
-      await this.afterSubscribe();
+      // Registration does not wait for the subscription: the join reaches everyone else a round trip
+      // (or a connection handshake) sooner. Only the snapshot must follow the SUBSCRIBE, so that no
+      // change falls between the two; it also covers this node's own join, if that came too early to
+      // be heard.
+      const steps = await Promise.allSettled([this.sub.subscribe(this.registry.keys.channel, onMessage), this.register()]);
+      for (const r of steps) if (r.status === 'rejected') throw r.reason;
       this.detector.snapshot(await this.registry.read());
     } catch (err) {
+      // Also takes the handler and listeners off a shared subscriber or client, which outlive us.
+      for (const t of this.#timers.splice(0)) t();
       await this.#closeConnections();
       throw err;
     }
@@ -161,8 +167,8 @@ export class GridView extends EventEmitter {
     this.#timers.push(this.clock.every(this.heartbeatMs * 5, () => this.#pingSub()));
   }
 
-  /** Hook for Grid: registration between subscribing and the first snapshot. */
-  protected async afterSubscribe(): Promise<void> {}
+  /** Hook for Grid: registration, while subscribing and before the first snapshot. */
+  protected async register(): Promise<void> {}
 
   /** Hook for Grid: one heartbeat. */
   protected async beat(): Promise<void> {}

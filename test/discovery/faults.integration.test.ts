@@ -154,6 +154,24 @@ test('bad metadata is refused with a clear error and the node stays registered w
   }
 });
 
+test('a join that fails takes its handler off a shared subscriber and its listeners off the shared client', async () => {
+  const server = await RedisServer.start();
+  const redis: Client = createClient({ url: server.url, commandTimeoutMs: 2_000 });
+  const subscriber: Client = redis.duplicate({ protocol: 3 });
+  try {
+    // Registration runs beside the SUBSCRIBE; a registry key of the wrong type makes it fail.
+    server.cli('SET', 'rs:grid:{broken}:state', 'not a hash');
+    const before = ['ready', 'close'].map((e) => redis.listenerCount(e) + subscriber.listenerCount(e));
+    await assert.rejects(joinGrid({ redis, subscriber, namespace: 'broken', id: 'x', handleSignals: false }), /WRONGTYPE/);
+    assert.deepEqual(['ready', 'close'].map((e) => redis.listenerCount(e) + subscriber.listenerCount(e)), before);
+    await waitFor(() => server.cli('PUBSUB', 'NUMSUB', 'rs:grid:{broken}:events').endsWith('0'), 2_000, 'the subscription to go');
+  } finally {
+    subscriber.disconnect();
+    redis.disconnect();
+    await server.stop();
+  }
+});
+
 test('expiry with 10 000 unrelated long-TTL keys: a silent node is dropped within 250 ms of its deadline; health marks unhealthy', async (t) => {
   const server = await RedisServer.start();
   const admin: Client = createClient(server.url);
