@@ -125,8 +125,13 @@ async function startMaster(file: string): Promise<RedisServer> {
 interface Running {
   syncMs: number;
   keys: number;
-  /** Calls `fn(index, time)` for every SET lag:<index> applied from now on. */
-  onApplied(fn: ((index: number, t: number) => void) | null): void;
+  /** Starts recording when each SET lag:<index> (index < max) is applied. */
+  watch(max: number): void;
+  /**
+   * After the writer stopped: waits (up to `waitMs`) until every SET of the first `sent` indexes
+   * is applied, stops recording, and returns the applied times by index (NaN = not applied).
+   */
+  collect(sent: number, waitMs: number): Promise<Float64Array>;
   /** True once everything the master wrote up to `offset` is applied. */
   caughtUp(offset: number): Promise<boolean>;
   close(): Promise<void>;
@@ -224,17 +229,27 @@ async function startRealReplica(master: RedisServer): Promise<Running> {
   const syncMs = performance.now() - t0;
   const keys = (await c.cmd<(string | number)[]>([['SELECT', '0'], ['DBSIZE']]))[1] as number;
   const sub = createClient({ port: server.port });
-  let fn: ((index: number, t: number) => void) | null = null;
+  let applied: Float64Array | null = null;
   await sub.subscribe(`__keyevent@${LAG_DB}__:set`, (message) => {
-    if (!fn) return;
+    if (!applied) return;
     const t = now();
     const k = String(message);
-    if (k.startsWith('lag:')) fn(Number(k.slice(4)), t);
+    if (k.startsWith('lag:')) {
+      const i = Number(k.slice(4));
+      if (i < applied.length) applied[i] = t;
+    }
   });
   return {
     syncMs,
     keys: Number(keys),
-    onApplied: (f) => void (fn = f),
+    watch: (max) => void (applied = new Float64Array(max).fill(NaN)),
+    collect: async (sent, waitMs) => {
+      const a = applied!;
+      const until = performance.now() + waitMs;
+      while (missingSets(a, sent) > 0 && performance.now() < until) await sleep(20);
+      applied = null;
+      return a;
+    },
     caughtUp: async (offset) => Number(field(await info(c, 'replication'), 'slave_repl_offset')) >= offset,
     close: async () => {
       sub.disconnect();
@@ -244,20 +259,33 @@ async function startRealReplica(master: RedisServer): Promise<Running> {
   };
 }
 
+/** SETs among the first `sent` writes that have no applied time yet. */
+function missingSets(applied: Float64Array, sent: number): number {
+  let n = 0;
+  for (let i = 0; i < sent && i < applied.length; i++) if (i % RMW_EVERY !== RMW_EVERY - 1 && Number.isNaN(applied[i]!)) n++;
+  return n;
+}
+
 // Our contenders run in a child process each, as the real replica does: its own heap (the memory
 // mirror's two million keys must not cost the next contender its GC pauses), its own event loop.
+// Applied times are recorded in the child's memory and fetched once the writer has stopped: a
+// message per applied batch would cost the child's event loop, in the measured path, far more than
+// the real replica's keyspace events cost it (it was a quarter of the mirror's work at 50k writes/s).
 
 type ToChild =
   | { type: 'start'; who: Exclude<Who, 'replica'>; port: number }
   | { type: 'ping'; t: number }
-  | { type: 'watch'; on: boolean }
+  | { type: 'watch'; max: number }
+  | { type: 'missing'; sent: number }
+  | { type: 'collect' }
   | { type: 'caughtUp'; id: number; offset: number }
   | { type: 'close' };
 
 type FromChild =
   | { type: 'synced'; syncMs: number; keys: number }
   | { type: 'pong'; t: number; tc: number }
-  | { type: 'applied'; t: number; indexes: number[] }
+  | { type: 'missing'; n: number }
+  | { type: 'collected'; applied: Float64Array }
   | { type: 'caughtUp'; id: number; ok: boolean }
   | { type: 'failed'; message: string }
   | { type: 'closed' };
@@ -265,18 +293,19 @@ type FromChild =
 const CHILD_FLAG = '--replication-bench-child';
 
 async function startOurs(who: Exclude<Who, 'replica'>, master: RedisServer): Promise<Running> {
-  const child = fork(fileURLToPath(import.meta.url), [CHILD_FLAG], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // REDSTACK_BENCH_NODE_FLAGS (e.g. --trace-gc): node flags for our contenders' processes, to look inside a run.
+  const flags = (process.env.REDSTACK_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = fork(fileURLToPath(import.meta.url), [CHILD_FLAG], {
+    execArgv: ['--import', 'tsx', ...flags],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced', // typed arrays cross as they are
+  });
   const send = (m: ToChild) => child.send(m);
   const waiters = new Map<string, (m: FromChild) => void>();
-  let fn: ((index: number, t: number) => void) | null = null;
   let offset = 0; // child clock - our clock
   let failure: Error | undefined;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.on('message', (m: FromChild) => {
-    if (m.type === 'applied') {
-      if (fn) for (const i of m.indexes) fn(i, m.t - offset);
-      return;
-    }
     if (m.type === 'failed') failure = new Error(`${who}: ${m.message}`);
     const key = m.type === 'caughtUp' ? `caughtUp:${m.id}` : m.type === 'failed' ? 'synced' : m.type;
     const w = waiters.get(key);
@@ -309,9 +338,20 @@ async function startOurs(who: Exclude<Who, 'replica'>, master: RedisServer): Pro
   return {
     syncMs: s.syncMs,
     keys: s.keys,
-    onApplied: (f) => {
-      fn = f;
-      send({ type: 'watch', on: f !== null });
+    watch: (max) => send({ type: 'watch', max }),
+    collect: async (sent, waitMs) => {
+      const until = performance.now() + waitMs;
+      for (;;) {
+        const r = next('missing');
+        send({ type: 'missing', sent });
+        if (((await r) as Extract<FromChild, { type: 'missing' }>).n === 0 || performance.now() > until) break;
+        await sleep(20);
+      }
+      const r = next('collected');
+      send({ type: 'collect' });
+      const a = ((await r) as Extract<FromChild, { type: 'collected' }>).applied;
+      for (let i = 0; i < a.length; i++) a[i] = a[i]! - offset;
+      return a;
     },
     caughtUp: async (off) => {
       if (failure) throw failure;
@@ -336,6 +376,7 @@ async function child(): Promise<void> {
   let target: TimedTarget | undefined;
   let cleanup = async () => {};
   let failure: Error | undefined;
+  let recorded: Float64Array | undefined;
   process.on('message', (m: ToChild) => {
     void (async () => {
       if (m.type === 'start') {
@@ -371,7 +412,16 @@ async function child(): Promise<void> {
       } else if (m.type === 'ping') {
         reply({ type: 'pong', t: m.t, tc: now() });
       } else if (m.type === 'watch') {
-        target!.applied = m.on ? (indexes, t) => reply({ type: 'applied', t, indexes }) : null;
+        const a = (recorded = new Float64Array(m.max).fill(NaN));
+        target!.applied = (indexes, t) => {
+          for (const i of indexes) if (i < a.length) a[i] = t;
+        };
+      } else if (m.type === 'missing') {
+        reply({ type: 'missing', n: recorded ? missingSets(recorded, m.sent) : 0 });
+      } else if (m.type === 'collect') {
+        target!.applied = null;
+        reply({ type: 'collected', applied: recorded ?? new Float64Array(0) });
+        recorded = undefined;
       } else if (m.type === 'caughtUp') {
         const ok = !failure && (replica?.position?.offset ?? -1) >= m.offset && replica?.state === 'streaming';
         reply({ type: 'caughtUp', id: m.id, ok });
@@ -503,20 +553,10 @@ interface Step {
 
 async function step(master: RedisServer, admin: Client, r: Running, rate: number, ms: number): Promise<Step> {
   const max = Math.ceil((rate * ms) / 1000);
-  const applied = new Float64Array(max).fill(NaN);
-  r.onApplied((i, t) => {
-    if (i < max) applied[i] = t;
-  });
+  r.watch(max);
   const w = await write(master.port, rate, ms);
   const isSet = (i: number) => i % RMW_EVERY !== RMW_EVERY - 1;
-  const deadline = performance.now() + 3000;
-  for (;;) {
-    let left = 0;
-    for (let i = 0; i < w.sent; i++) if (isSet(i) && Number.isNaN(applied[i]!)) left++;
-    if (left === 0 || performance.now() > deadline) break;
-    await sleep(20);
-  }
-  r.onApplied(null);
+  const applied = await r.collect(w.sent, 3000);
   const lags: number[] = [];
   let missing = 0;
   for (let i = 0; i < w.sent; i++) {

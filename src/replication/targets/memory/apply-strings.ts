@@ -4,15 +4,17 @@
  * original forms are applied too, so that other sources of commands (a replica of a replica, an AOF)
  * work; INCRBYFLOAT alone is refused, because its long-double formatting cannot be reproduced exactly.
  *
- * Values are copied on the way in: the arguments are views of 64 KiB socket chunks.
+ * Values are copied on the way in (the arguments are views of 64 KiB socket chunks), packed as
+ * binary strings (dataset.ts's stringEntry).
  */
 import { lookup, int, int64, upper, Unhandled, type Ctx, type Handler } from './context.js';
+import { stringEntry } from './dataset.js';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-function put(c: Ctx, key: Buffer, value: Buffer, expiresAt: number | undefined): void {
-  c.db.set(key.toString('latin1'), { type: 'string', value: Buffer.from(value), expiresAt });
+function put(c: Ctx, key: Buffer | string, value: Buffer, expiresAt: number | undefined): void {
+  c.db.set(typeof key === 'string' ? key : key.toString('latin1'), stringEntry(value, expiresAt));
 }
 
 export interface SetOptions {
@@ -44,9 +46,10 @@ export function parseSetOptions(a: Buffer[], now: number): SetOptions {
 /** SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL] */
 function set(c: Ctx, a: Buffer[]): void {
   const { nx, xx, keep, at } = parseSetOptions(a, c.now);
-  const old = c.db.get(a[0]!.toString('latin1'));
+  const key = a[0]!.toString('latin1');
+  const old = c.db.get(key);
   if ((nx && old) || (xx && !old)) return;
-  put(c, a[0]!, a[1]!, at ?? (keep ? old?.expiresAt : undefined));
+  put(c, key, a[1]!, at ?? (keep ? old?.expiresAt : undefined));
 }
 
 function setnx(c: Ctx, a: Buffer[]): void {

@@ -87,6 +87,20 @@ export class Dataset {
   }
 }
 
+/** Strings longer than this stay Buffers: V8's strings end just short of Redis's 512 MB values. */
+const PACK_STRING_MAX = 64 << 20;
+
+const unpackString = (s: string | string[]): Entry['value'] => bytes(s as string);
+
+/**
+ * A string entry holding a copy of `value`: packed as a binary string (a third of a Buffer's heap
+ * footprint, which the young-generation GC copies for every key written), unpacked on first use.
+ */
+export function stringEntry(value: Buffer, expiresAt: number | undefined): Entry {
+  if (value.length > PACK_STRING_MAX) return { type: 'string', value: Buffer.from(value), expiresAt };
+  return new PackedEntry('string', expiresAt, value.toString('latin1'), unpackString) as unknown as Entry;
+}
+
 /** A binary string from bytes. */
 export function bin(b: Buffer): string {
   return b.toString('latin1');

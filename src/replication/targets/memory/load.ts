@@ -9,18 +9,13 @@
  */
 import { decodeEncoded, RdbParser, type EncodedValue, type RdbEvent, type StreamValue } from '../../../rdb/index.js';
 import type { SnapshotKey } from '../target.js';
-import { bin, bytes, PackedEntry, type Dataset, type Entry, type EntryType } from './dataset.js';
+import { bin, bytes, PackedEntry, stringEntry, type Dataset, type Entry, type EntryType } from './dataset.js';
 import { int, upper, Unhandled, type Ctx } from './context.js';
 import { StreamData, parseId, ZERO_ID } from './stream-data.js';
 import { ZSet } from './zset.js';
 
 /** RDB type 18: a list as quicklist nodes, each with its container. */
 const RDB_TYPE_LIST_QUICKLIST_2 = 18;
-
-/** Strings longer than this stay Buffers: V8's strings end just short of Redis's 512 MB values. */
-const PACK_STRING_MAX = 64 << 20;
-
-const unpackString = (s: string | string[]): Entry['value'] => bytes(s as string);
 
 /** One unpacker per RDB type (which implies the data type): entries share it instead of a closure each. */
 const unpackers: (((packed: string | string[]) => Entry['value']) | undefined)[] = [];
@@ -51,8 +46,8 @@ export function loadKey(ds: Dataset, k: SnapshotKey): boolean {
   const db = ds.db(k.db);
   const key = bin(k.key);
   if (k.part === 0 && !k.more) {
-    if (k.type === 'string' && k.value!.length <= PACK_STRING_MAX) {
-      db.set(key, new PackedEntry('string', k.expiresAt, bin(k.value!), unpackString) as unknown as Entry);
+    if (k.type === 'string') {
+      db.set(key, stringEntry(k.value!, k.expiresAt));
       return true;
     }
     const enc = k.encoded;
