@@ -23,8 +23,15 @@
  * file per type family), HyperLogLogs byte for byte (assuming hll-sparse-max-bytes 3000) and SORT ...
  * STORE included. Reported as unhandled instead: GEOSEARCHSTORE and GEORADIUS ... STORE (they need
  * Redis's geohash search), and forms a Redis 7 master never sends (XADD *, approximate trims, raw
- * SPOP/INCRBYFLOAT/HINCRBYFLOAT). Not kept: hash-field TTLs (Redis 7.4), module values (counted in
- * unsupportedKeys). Lex ranges over sets with mixed scores follow Redis's listpack behaviour; Redis's
+ * SPOP/INCRBYFLOAT/HINCRBYFLOAT). Hash-field TTLs (Redis 7.4) are kept, from the snapshot and from
+ * HPEXPIREAT/HPERSIST (hget/hgetall hide expired fields, hpttl reads them). Not kept: module values
+ * (counted in unsupportedKeys).
+ *
+ * A full sync keeps values as the snapshot had them (string values as binary strings, small
+ * collections as their listpack/ziplist/intset blobs) and decodes each on first use: see
+ * memory/dataset.ts's PackedEntry.
+ *
+ * Lex ranges over sets with mixed scores follow Redis's listpack behaviour; Redis's
  * own result then depends on its encoding (notes on apply-zsets.ts).
  */
 import { EventEmitter } from 'node:events';
@@ -33,7 +40,7 @@ import { RedstackError } from '../../errors.js';
 import { globToRegExp } from '../filter.js';
 import { applyCommand } from './memory/commands.js';
 import { Unhandled } from './memory/context.js';
-import { Dataset, bytes, keyOf, type Entry, type EntryType } from './memory/dataset.js';
+import { Dataset, bytes, keyOf, type Entry, type EntryType, type HashValue } from './memory/dataset.js';
 import { loadKey } from './memory/load.js';
 import { idString, parseId } from './memory/stream-data.js';
 import type {
@@ -250,14 +257,36 @@ export class MemoryMirror extends EventEmitter<MirrorEvents> implements Target {
     return this.#typed(key, db, 'string')?.value ?? null;
   }
 
+  /** A hash field's value (fields whose own TTL has passed read as missing). */
   hget(key: string | Buffer, field: string | Buffer, db = 0): Buffer | null {
-    const v = this.#typed(key, db, 'hash')?.value.get(keyOf(field));
-    return v === undefined ? null : bytes(v);
+    const h = this.#typed(key, db, 'hash')?.value;
+    const f = keyOf(field);
+    const v = h?.get(f);
+    if (v === undefined || this.#fieldExpired(h!, f)) return null;
+    return bytes(v);
   }
 
-  /** All [field, value] pairs. */
+  /** All [field, value] pairs (without fields whose own TTL has passed). */
   hgetall(key: string | Buffer, db = 0): [Buffer, Buffer][] {
-    return [...(this.#typed(key, db, 'hash')?.value ?? [])].map(([f, v]) => [bytes(f), bytes(v)]);
+    const h = this.#typed(key, db, 'hash')?.value;
+    if (!h) return [];
+    const out: [Buffer, Buffer][] = [];
+    for (const [f, v] of h) if (!this.#fieldExpired(h, f)) out.push([bytes(f), bytes(v)]);
+    return out;
+  }
+
+  /** Milliseconds a hash field has to live: -1 without a TTL, -2 when the field or key is missing (HPTTL). */
+  hpttl(key: string | Buffer, field: string | Buffer, db = 0): number {
+    const h = this.#typed(key, db, 'hash')?.value;
+    const f = keyOf(field);
+    if (!h?.has(f) || this.#fieldExpired(h, f)) return -2;
+    const at = h.fieldExpiresAt?.get(f);
+    return at === undefined ? -1 : Math.max(0, at - this.#now());
+  }
+
+  #fieldExpired(h: HashValue, f: string): boolean {
+    const at = h.fieldExpiresAt?.get(f);
+    return at !== undefined && at <= this.#now();
   }
 
   smembers(key: string | Buffer, db = 0): Buffer[] {

@@ -10,11 +10,18 @@
 import { ZSet } from './zset.js';
 import type { StreamData } from './stream-data.js';
 
+/**
+ * A hash's fields, and (Redis 7.4 hash-field expiry) the absolute expiry in ms of the fields that
+ * have one. Only hashes with field TTLs carry `fieldExpiresAt`; reads hide expired fields, writes
+ * apply to them (the master's HDEL removes them, as for keys).
+ */
+export type HashValue = Map<string, string> & { fieldExpiresAt?: Map<string, number> };
+
 export type Entry =
   | { type: 'string'; value: Buffer; expiresAt: number | undefined }
   | { type: 'list'; value: string[]; expiresAt: number | undefined }
   | { type: 'set'; value: Set<string>; expiresAt: number | undefined }
-  | { type: 'hash'; value: Map<string, string>; expiresAt: number | undefined }
+  | { type: 'hash'; value: HashValue; expiresAt: number | undefined }
   | { type: 'zset'; value: ZSet; expiresAt: number | undefined }
   | { type: 'stream'; value: StreamData; expiresAt: number | undefined };
 
@@ -141,8 +148,11 @@ export function cloneEntry(e: Entry): Entry {
       return { type: 'list', value: e.value.slice(), expiresAt: e.expiresAt };
     case 'set':
       return { type: 'set', value: new Set(e.value), expiresAt: e.expiresAt };
-    case 'hash':
-      return { type: 'hash', value: new Map(e.value), expiresAt: e.expiresAt };
+    case 'hash': {
+      const h: HashValue = new Map(e.value);
+      if (e.value.fieldExpiresAt) h.fieldExpiresAt = new Map(e.value.fieldExpiresAt);
+      return { type: 'hash', value: h, expiresAt: e.expiresAt };
+    }
     case 'zset':
       return { type: 'zset', value: e.value.clone(), expiresAt: e.expiresAt };
     default:

@@ -9,7 +9,7 @@
  */
 import { decodeEncoded, RdbParser, type EncodedValue, type RdbEvent, type StreamValue } from '../../../rdb/index.js';
 import type { SnapshotKey } from '../target.js';
-import { bin, bytes, PackedEntry, stringEntry, type Dataset, type Entry, type EntryType } from './dataset.js';
+import { bin, bytes, PackedEntry, stringEntry, type Dataset, type Entry, type EntryType, type HashValue } from './dataset.js';
 import { int, upper, Unhandled, type Ctx } from './context.js';
 import { StreamData, parseId, ZERO_ID } from './stream-data.js';
 import { ZSet } from './zset.js';
@@ -83,9 +83,13 @@ function toEntry(k: SnapshotKey, prev: Entry | undefined): Entry | undefined {
       return prev?.type === 'set' ? prev : { type: 'set', value: s, expiresAt };
     }
     case 'hash': {
-      // Hash-field expiry (RDB 12, Redis 7.4) is not mirrored: Redis 7.0's command set has no HEXPIRE.
-      const h = prev?.type === 'hash' ? prev.value : new Map<string, string>();
-      for (const [f, v] of k.value!) h.set(bin(f), bin(v));
+      const h: HashValue = prev?.type === 'hash' ? prev.value : new Map<string, string>();
+      for (const [f, v, fieldExpiresAt] of k.value!) {
+        const field = bin(f);
+        h.set(field, bin(v));
+        // Hash-field expiry (RDB 12, Redis 7.4).
+        if (fieldExpiresAt !== undefined) (h.fieldExpiresAt ??= new Map()).set(field, fieldExpiresAt);
+      }
       return prev?.type === 'hash' ? prev : { type: 'hash', value: h, expiresAt };
     }
     case 'zset': {

@@ -94,6 +94,8 @@ test('overlay: MOVE and COPY ... DB across databases follow Redis\'s rules', () 
 test('every command the memory mirror applies has a key spec (or is a row-level or whole-database command here)', () => {
   const mirror = { ...keyCommands, ...stringCommands, ...bitCommands, ...listCommands, ...setHashCommands, ...zsetCommands, ...streamCommands, RESTORE: 1 };
   const rowLevel = new Set(['SET', 'MSET', 'DEL', 'UNLINK', 'GETDEL', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'PERSIST', 'RENAME', 'RENAMENX', 'MOVE', 'COPY', 'MULTI', 'EXEC', 'PUBLISH', 'SPUBLISH', 'FUNCTION', 'SCRIPT']);
-  const missing = Object.keys(mirror).filter((n) => !BARRIERS.has(n) && !rowLevel.has(n) && commandKeys(cmd(n, 'a', 'b', '1', 'c')).length === 0);
+  // Hash-field TTLs: SQL rows do not store them, so the SQL targets report these as unhandled.
+  const mirrorOnly = new Set(['HPEXPIREAT', 'HPERSIST']);
+  const missing = Object.keys(mirror).filter((n) => !BARRIERS.has(n) && !rowLevel.has(n) && !mirrorOnly.has(n) && commandKeys(cmd(n, 'a', 'b', '1', 'c')).length === 0);
   assert.deepEqual(missing, [], 'add these to src/replication/targets/sql/command-keys.ts');
 });
