@@ -60,7 +60,7 @@ interface Provenance {
 interface Entry extends Provenance {
   info: NodeInfo;
   metaJson: string;
-  /** The record as last read from the registry; undefined when it came from a message. */
+  /** The record's stored text, as last read or heard; undefined when unknown. */
   raw: string | undefined;
   /** The snapshot that last listed this node. */
   mark: number;
@@ -141,9 +141,10 @@ export class Detector {
 
   /** One pub/sub message, as received. Malformed messages are ignored. */
   message(text: string | Buffer): void {
+    const s = String(text);
     let m: Message;
     try {
-      m = JSON.parse(String(text)) as Message;
+      m = JSON.parse(s) as Message;
     } catch {
       return;
     }
@@ -159,7 +160,7 @@ export class Detector {
     }
     const prov = { epoch: m.e, seq: m.s, gen: this.#gen };
     if (m.t === 'leave') this.#remove(m.id, m.why === 'left' ? 'left' : 'expired', prov);
-    else if (m.t === 'join' || m.t === 'update') this.#upsert(m.id, toRecord(m.r), m.now, prov);
+    else if (m.t === 'join' || m.t === 'update') this.#upsert(m.id, toRecord(m.r), m.now, prov, recordText(s));
   }
 
   // ---- input: snapshots and stamps ----------------------------------------------------------------
@@ -190,10 +191,8 @@ export class Detector {
         continue;
       }
       const rec = n.record;
-      this.#upsert(n.id, rec, n.deadline - rec.ttl, prov);
-      const after = this.#entries.get(n.id)!;
-      after.raw = n.raw;
-      after.mark = mark;
+      this.#upsert(n.id, rec, n.deadline - rec.ttl, prov, n.raw);
+      this.#entries.get(n.id)!.mark = mark;
     }
     const now = this.#o.clock.now();
     const gone: Entry[] = [];
@@ -288,14 +287,14 @@ export class Detector {
     return p.epoch === s.epoch && p.gen === this.#gen && p.seq > s.seq;
   }
 
-  #upsert(id: string, rec: NodeRecord, lastSeen: number, prov: Provenance): void {
+  #upsert(id: string, rec: NodeRecord, lastSeen: number, prov: Provenance, raw: string | undefined): void {
     this.#tombs.delete(id);
     const metaJson = JSON.stringify(rec.meta);
     const e = this.#entries.get(id);
     if (!e) {
       const info: NodeInfo = { id, meta: rec.meta, lastSeen, self: id === this.#o.selfId };
       // Every field from the start, so all entries share one shape: snapshots walk all of them.
-      this.#entries.set(id, { epoch: prov.epoch, seq: prov.seq, gen: prov.gen, info, metaJson, raw: undefined, mark: 0, ttl: rec.ttl, graceUntil: undefined });
+      this.#entries.set(id, { epoch: prov.epoch, seq: prov.seq, gen: prov.gen, info, metaJson, raw, mark: 0, ttl: rec.ttl, graceUntil: undefined });
       this.#o.emit('join', info);
       return;
     }
@@ -307,7 +306,7 @@ export class Detector {
     e.ttl = rec.ttl;
     e.graceUntil = undefined;
     e.metaJson = metaJson;
-    e.raw = undefined;
+    e.raw = raw;
     e.info = { id, meta: changed ? rec.meta : previous.meta, lastSeen: Math.max(lastSeen, previous.lastSeen), self: previous.self };
     if (changed) this.#o.emit('update', e.info, previous);
   }
@@ -324,6 +323,17 @@ export class Detector {
     e.info = { ...e.info, suspect: reason };
     this.#o.emit('suspect', e.info, reason);
   }
+}
+
+/**
+ * The record's text inside a join or update message, byte for byte what the register script stored
+ * (scripts.ts appends it last: `,"r":<record>}`), so the next snapshot can compare texts instead of
+ * parsing. `,"r":` cannot occur earlier: the id is a JSON string, where quotes are escaped.
+ */
+function recordText(message: string): string | undefined {
+  const i = message.indexOf(',"r":');
+  if (i < 0 || message.charCodeAt(message.length - 1) !== 0x7d /* } */) return undefined;
+  return message.slice(i + 5, -1);
 }
 
 function toRecord(r: unknown): NodeRecord {

@@ -183,6 +183,7 @@ test('snapshots compare stored records: an unchanged node keeps its NodeInfo and
   d.message(msg('join', 'a', 1, 'E1', { zone: 'x' }));
   d.snapshot({ epoch: 'E1', seq: 1, now: 0, nodes: [stored('a', 9000, { zone: 'x' }), stored('b', 9000, { zone: 'y' })] });
   assert.deepEqual(events, ['join:a', 'join:b'], 'a came from a message: same metadata, so no update');
+  assert.equal(decodes, 1, "only b's record: a's text was taken from its join message");
   const a = d.get('a')!;
   decodes = 0;
   d.snapshot({ epoch: 'E1', seq: 1, now: 0, nodes: [stored('a', 9500, { zone: 'x' }), stored('b', 9500, { zone: 'z' })] });
