@@ -50,6 +50,8 @@ const enum Kind {
 interface Frame {
   kind: Kind;
   items: RespValue[];
+  /** Elements in `items` so far. */
+  filled: number;
   /** Elements still to come (a map counts keys and values). */
   remaining: number;
 }
@@ -87,6 +89,8 @@ const SHORT_LINE = 32;
 const SHORT_BULK = 8;
 /** Bulk strings (with CRLF) up to this size that span chunks are gathered into one preallocated Buffer. */
 const GATHER_IN_PLACE = 16 * 1024 * 1024;
+/** Aggregates of up to this many elements get their array at full size when their header arrives. */
+const PRESIZE_MAX = 1024;
 
 export class RespDecoder {
   readonly #returnBuffers: boolean;
@@ -519,7 +523,10 @@ export class RespDecoder {
     if (this.#stack.length >= this.#limits.maxDepth) {
       throw new ProtocolError('nesting deeper than maxDepth', this.#base + pos, 'maxDepth');
     }
-    this.#stack.push({ kind, items: [], remaining: count });
+    // Sized up front when small: an array grown by push reserves room for 17 elements at once,
+    // several times what a 3-argument command needs, and a decoder allocates one per reply.
+    // Big counts grow as items arrive, so a hostile length cannot reserve memory it never fills.
+    this.#stack.push({ kind, items: count <= PRESIZE_MAX ? new Array(count) : [], filled: 0, remaining: count });
     return OPENED;
   }
 
@@ -582,7 +589,7 @@ export class RespDecoder {
         return;
       }
       const top = stack[stack.length - 1]!;
-      top.items.push(v);
+      top.items[top.filled++] = v;
       if (--top.remaining > 0) return;
       stack.pop();
       if (top.kind === Kind.Attribute) {
