@@ -105,10 +105,12 @@ test('the five events: load per key, loaded, command per write (MULTI/EXEC kept)
     await c.eval("redis.call('SET', 'x', '1'); redis.call('INCR', 'x'); return 1");
     await c.cmd(['GEOADD', 'geo', '13.4', '52.5', 'berlin']);
     await c.cmd(['GEOSEARCHSTORE', 'near', 'geo', 'FROMLONLAT', '13.4', '52.5', 'BYRADIUS', '10', 'km']);
+    // A master propagates RESTORE-ASKING as it is; the mirror does not know it.
+    await c.cmd(['EVAL', "return redis.call('RESTORE-ASKING', KEYS[2], 0, redis.call('DUMP', KEYS[1]))", '2', 'x', 'copy']);
     await c.cmd(['SET', 'done', '1']);
     await waitUntil(() => commands.some((x) => x.name === 'SET' && String(x.args[0]) === 'done'), 5_000);
-    assert.deepEqual(commands.map((x) => x.name), ['MULTI', 'SET', 'INCR', 'EXEC', 'ZADD', 'GEOSEARCHSTORE', 'SET']);
-    assert.deepEqual(unhandled, ['GEOSEARCHSTORE']);
+    assert.deepEqual(commands.map((x) => x.name), ['MULTI', 'SET', 'INCR', 'EXEC', 'ZADD', 'GEOSEARCHSTORE', 'RESTORE-ASKING', 'SET']);
+    assert.deepEqual(unhandled, ['RESTORE-ASKING']);
     await replica.close();
     assert.deepEqual(closed.map((e) => [e.willReconnect, e.reason]), [[false, 'closed by caller']]);
   } finally {

@@ -6,9 +6,8 @@
  * Keys are named by type (s: strings, n: integers, f: floats, b: bit strings, l: lists, S: sets, h:
  * hashes, z: sorted sets, zl: sorted sets for lex ranges (all scores 0), g: geo, x: streams, p: HyperLogLogs) so that most commands hit keys of the right type; the
  * ones that don't fail on the master with WRONGTYPE and are simply not propagated, which is realistic
- * too. Commands the mirror refuses by design (GEO ... STORE) are not generated; SORT ... STORE and
- * HyperLogLogs only on request (targets that must know every key a command touches up front can't
- * plan SORT's patterns).
+ * too. SORT ... STORE, HyperLogLogs and geo searches that store only on request (targets that must
+ * know every key a command touches up front can't plan SORT's patterns, nor, so far, geo stores).
  */
 import assert from 'node:assert/strict';
 import { createClient, type Client, type Command } from '../../src/client/index.js';
@@ -32,7 +31,20 @@ export interface WorkloadOptions {
   sortStore?: boolean;
   /** Also HyperLogLogs (PFADD, PFMERGE, PFCOUNT), compared byte for byte as strings. */
   hll?: boolean;
+  /**
+   * Also GEOSEARCHSTORE and GEORADIUS / GEORADIUSBYMEMBER ... STORE | STOREDIST. STOREDIST stores into
+   * gd: keys, whose scores (distances) compareWithMaster allows to differ slightly (DISTANCE_TOLERANCE).
+   */
+  geoStore?: boolean;
 }
+
+/**
+ * How far a stored distance may be from the master's, relatively. Redis computes it with the C
+ * library's sin/cos/asin, whose last bits depend on the machine (see apply-geo.ts), and asin
+ * magnifies a last bit of its argument by 1/cos(distance / 2R): 6 ulps at 19 000 km, thousands
+ * within metres of the antipode.
+ */
+export const DISTANCE_TOLERANCE = 1e-8;
 
 type Gen = (r: () => number) => Command;
 
@@ -66,7 +78,7 @@ function score(r: () => number): string {
   return pick(r, ['1', '2.5', '-3', '0', 'inf', '-inf', String(int(r, 100)), (r() * 10).toFixed(3)]);
 }
 
-function gens(shortTtls: boolean, sortStore: boolean, hll: boolean): Gen[] {
+function gens(shortTtls: boolean, sortStore: boolean, hll: boolean, geoStore: boolean): Gen[] {
   const ttlShort = (r: () => number) => String(200 + int(r, 1300));
   const g: Gen[] = [
     // strings
@@ -180,6 +192,19 @@ function gens(shortTtls: boolean, sortStore: boolean, hll: boolean): Gen[] {
       (r) => ['PFMERGE', key(r, 'p'), key(r, 'p'), key(r, 'p')],
     );
   }
+  if (geoStore) {
+    // Results go to gs: (geohash scores, searched in turn) and gd: (distances); g: sets only grow.
+    const lonLat = (r: () => number) => [(r() * 300 - 150).toFixed(4), (r() * 160 - 80).toFixed(4)];
+    const order = (r: () => number) => pick<string[]>(r, [[], ['ASC'], ['DESC', 'COUNT', String(1 + int(r, 5))], ['COUNT', String(1 + int(r, 3)), 'ANY']]);
+    const geoSrc = (r: () => number) => key(r, r() < 0.8 ? 'g' : 'gs');
+    g.push(
+      (r) => ['GEOADD', key(r, 'g'), ...lonLat(r), member(r), ...lonLat(r), member(r), ...lonLat(r), member(r)],
+      (r) => ['GEOSEARCHSTORE', key(r, 'gs'), geoSrc(r), 'FROMLONLAT', ...lonLat(r), 'BYRADIUS', String(int(r, 9000)), 'km', ...order(r)],
+      (r) => ['GEOSEARCHSTORE', key(r, 'gd'), geoSrc(r), 'FROMMEMBER', member(r), 'BYBOX', String(int(r, 12000)), String(int(r, 9000)), 'mi', ...order(r), 'STOREDIST'],
+      (r) => ['GEORADIUS', geoSrc(r), ...lonLat(r), String(int(r, 9000)), 'km', ...order(r), 'STORE', key(r, 'gs')],
+      (r) => ['GEORADIUSBYMEMBER', geoSrc(r), member(r), String(int(r, 9000000)), 'm', ...order(r), 'STOREDIST', key(r, 'gd')],
+    );
+  }
   if (shortTtls) {
     g.push(
       (r) => ['SET', key(r, 's'), value(r), 'PX', ttlShort(r)],
@@ -192,7 +217,7 @@ function gens(shortTtls: boolean, sortStore: boolean, hll: boolean): Gen[] {
 /** Runs `ops` seeded commands across the databases (a few as MULTI/EXEC, SWAPDB, RESTORE). */
 export async function runWorkload(port: number, o: WorkloadOptions, auth: { password?: string } = {}): Promise<void> {
   const r = seededRandom(o.seed);
-  const g = gens(o.shortTtls ?? false, o.sortStore ?? false, o.hll ?? false);
+  const g = gens(o.shortTtls ?? false, o.sortStore ?? false, o.hll ?? false, o.geoStore ?? false);
   const clients = DBS.map((db) => createClient({ port, db, password: auth.password, returnBuffers: true }));
   try {
     const batch = o.batch ?? 40;
@@ -261,9 +286,27 @@ function hex(b: Buffer | null | undefined): string | null {
 }
 
 /**
+ * Stored distances (`member=score` pairs): the same members, each score within DISTANCE_TOLERANCE of
+ * the master's. Returns how many scores are not equal to the last bit.
+ */
+export function assertSameDistances(mine: string[], theirs: string[], where: string): number {
+  const split = (p: string): [string, number] => [p.slice(0, p.indexOf('=')), Number(p.slice(p.indexOf('=') + 1))];
+  const m = new Map(mine.map(split));
+  assert.deepEqual([...m.keys()].sort(), theirs.map((p) => split(p)[0]).sort(), `${where}: members`);
+  let off = 0;
+  for (const [member, score] of theirs.map(split)) {
+    const d = m.get(member)!;
+    if (d === score) continue;
+    assert.ok(Math.abs(d - score) <= DISTANCE_TOLERANCE * Math.abs(score), `${where}: member ${member} at ${d}, the master's at ${score}`);
+    off++;
+  }
+  return off;
+}
+
+/**
  * Compares every key of every database: type, value (GET / LRANGE / SMEMBERS / HGETALL / ZRANGE
- * WITHSCORES / XRANGE and the groups' last id and pending count) and PTTL (within a second). Returns
- * the number of keys compared.
+ * WITHSCORES / XRANGE and the groups' last id and pending count) and PTTL (within a second); stored
+ * distances (gd: keys) to within DISTANCE_TOLERANCE. Returns the number of keys compared.
  */
 export async function compareWithMaster(port: number, mirror: MemoryMirror, password?: string): Promise<number> {
   let compared = 0;
@@ -304,7 +347,9 @@ export async function compareWithMaster(port: number, mirror: MemoryMirror, pass
             const flat = await c.cmd<Buffer[]>(['ZRANGE', k, '0', '-1', 'WITHSCORES']);
             const pairs: string[] = [];
             for (let i = 0; i < flat.length; i += 2) pairs.push(`${hex(flat[i])}=${Number(flat[i + 1]!.toString().replace('inf', 'Infinity'))}`);
-            assert.deepEqual(mirror.zrange(k, 0, -1, db).map(([m, s]) => `${hex(m)}=${s}`), pairs, `${where}: zset`);
+            const mine = mirror.zrange(k, 0, -1, db).map(([m, s]) => `${hex(m)}=${s}`);
+            if (k.toString('latin1').startsWith('gd:')) assertSameDistances(mine, pairs, where);
+            else assert.deepEqual(mine, pairs, `${where}: zset`);
             break;
           }
           case 'stream': {

@@ -20,9 +20,11 @@
  * Buffers. Reads on a key of another type throw ERR_MIRROR_WRONGTYPE, as Redis would.
  *
  * Coverage: every write a Redis 7 master propagates, in the forms it propagates them (memory/*.ts, one
- * file per type family), HyperLogLogs byte for byte (assuming hll-sparse-max-bytes 3000) and SORT ...
- * STORE included. Reported as unhandled instead: GEOSEARCHSTORE and GEORADIUS ... STORE (they need
- * Redis's geohash search), and forms a Redis 7 master never sends (XADD *, approximate trims, raw
+ * file per type family), HyperLogLogs byte for byte (assuming hll-sparse-max-bytes 3000), SORT ...
+ * STORE, and GEOSEARCHSTORE / GEORADIUS ... STORE | STOREDIST, which the master sends verbatim: the
+ * mirror runs Redis 7.0's geohash search, quirks included (STOREDIST distances may differ from the
+ * master's in the last bits, as they do between Redis builds on different CPUs: apply-geo.ts).
+ * Reported as unhandled instead: forms a Redis 7 master never sends (XADD *, approximate trims, raw
  * SPOP/INCRBYFLOAT/HINCRBYFLOAT). Hash-field TTLs (Redis 7.4) are kept, from the snapshot and from
  * HPEXPIREAT/HPERSIST (hget/hgetall hide expired fields, hpttl reads them). Not kept: module values
  * (counted in unsupportedKeys).

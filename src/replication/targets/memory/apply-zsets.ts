@@ -2,7 +2,7 @@
  * Sorted-set commands. GEOADD arrives as ZADD (with the geohash as score), the blocking and
  * multi-key pops as ZPOPMIN/ZPOPMAX. Scores are IEEE doubles in JS as in C, so ZINCRBY and the
  * aggregates compute exactly what the master did. GEOSEARCHSTORE / GEORADIUS ... STORE, which the
- * master sends as is, are not applied (they need Redis's geohash search): they come back unhandled.
+ * master sends as is, run Redis's geohash search in apply-geo.ts.
  *
  * Lex ranges (ZREMRANGEBYLEX, ZRANGESTORE BYLEX) are exact for what they are meant for, sets whose
  * scores are all equal. With mixed scores Redis's result depends on the set's encoding (listpack:

@@ -13,16 +13,9 @@ import { streamCommands } from './apply-streams.js';
 import { restore } from './load.js';
 import { sort } from './apply-sort.js';
 import { hllCommands } from './apply-hll.js';
+import { geoCommands } from './apply-geo.js';
 import { Unhandled, type Ctx, type Handler } from './context.js';
 import type { Dataset } from './dataset.js';
-
-function refuse(reason: string): Handler {
-  return () => {
-    throw new Unhandled(reason);
-  };
-}
-
-const GEO = 'geo searches that store results need Redis\'s geohash search, which the mirror does not have';
 
 const TABLE: Record<string, Handler> = {
   ...keyCommands,
@@ -34,9 +27,7 @@ const TABLE: Record<string, Handler> = {
   ...streamCommands,
   RESTORE: restore,
   ...hllCommands(),
-  GEOSEARCHSTORE: refuse(GEO),
-  GEORADIUS: refuse(GEO),
-  GEORADIUSBYMEMBER: refuse(GEO),
+  ...geoCommands,
   SORT: sort,
 };
 
