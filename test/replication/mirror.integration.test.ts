@@ -45,3 +45,23 @@ for (const diskless of [false, true]) {
     }
   });
 }
+
+test('PFDEBUG GETREG turns a sparse HyperLogLog dense on the master, and in the mirror', async () => {
+  const master = await RedisServer.start({ config: { 'repl-diskless-sync-delay': 0 } });
+  const mirror = new MemoryMirror();
+  const replica = createReplica({ port: master.port, target: mirror });
+  try {
+    await waitUntil(() => mirror.state === 'ready', 10_000, 'the snapshot');
+    master.cli('PFADD', 'h', 'a', 'b', 'c');
+    master.cli('PFDEBUG', 'GETREG', 'h');
+    master.cli('SET', 'done', '1');
+    await waitUntil(() => mirror.get('done') !== null, 5_000, 'the writes');
+    // Dense: 16-byte header (encoding byte 0) and 16384 6-bit registers.
+    assert.equal(Number(master.cli('STRLEN', 'h')), 12304);
+    assert.equal(mirror.get('h')!.length, 12304);
+    assert.equal(mirror.get('h')![4], 0);
+  } finally {
+    await replica.close();
+    await master.stop();
+  }
+});

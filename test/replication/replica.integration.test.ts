@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { createClient } from '../../src/client/index.js';
-import { createReplica, MemoryMirror, type ClosedEvent, type ReplicatedCommand, type SnapshotKey } from '../../src/replication/index.js';
+import { createReplica, MemoryMirror, type ClosedEvent, type ReplicatedCommand, type ReplicationPosition, type SnapshotKey, type Target } from '../../src/replication/index.js';
 import { RedisServer, waitUntil } from '../support/redis-server.js';
 import { waitCaughtUp } from './workload.js';
 
@@ -81,13 +81,31 @@ test('refused credentials and missing permissions stop the replica with ERR_REPL
   }
 });
 
+/** The mirror, but reporting every `name` command as unhandled, as a target without a handler for it does. */
+function refusing(mirror: MemoryMirror, name: string): Target {
+  return {
+    takesEncoded: mirror.takesEncoded,
+    open: () => mirror.open(),
+    beginFullSync: (i) => mirror.beginFullSync(i),
+    applyKeys: (k) => mirror.applyKeys(k),
+    endFullSync: (p) => mirror.endFullSync(p),
+    abortFullSync: () => mirror.abortFullSync(),
+    status: (s) => mirror.status(s),
+    close: () => mirror.close(),
+    applyCommands: (cmds: readonly ReplicatedCommand[], p: ReplicationPosition) => {
+      const refused = cmds.filter((c) => c.name === name).map((command) => ({ command, reason: `the test refuses ${name}` }));
+      return [...(mirror.applyCommands(cmds.filter((c) => c.name !== name), p) ?? []), ...refused];
+    },
+  };
+}
+
 test('the five events: load per key, loaded, command per write (MULTI/EXEC kept), unhandled, closed', async () => {
   const master = await RedisServer.start({ config: { 'repl-diskless-sync-delay': 0 } });
   const c = createClient({ port: master.port });
   try {
     await c.cmd([['SET', 'a', '1'], ['RPUSH', 'l', 'x', 'y'], ['SELECT', '2'], ['SET', 'b', '2']]);
     const mirror = new MemoryMirror();
-    const replica = createReplica({ port: master.port, target: mirror });
+    const replica = createReplica({ port: master.port, target: refusing(mirror, 'PFADD') });
     cleanup.push(() => replica.close());
     const loads: SnapshotKey[] = [];
     const commands: ReplicatedCommand[] = [];
@@ -105,12 +123,15 @@ test('the five events: load per key, loaded, command per write (MULTI/EXEC kept)
     await c.eval("redis.call('SET', 'x', '1'); redis.call('INCR', 'x'); return 1");
     await c.cmd(['GEOADD', 'geo', '13.4', '52.5', 'berlin']);
     await c.cmd(['GEOSEARCHSTORE', 'near', 'geo', 'FROMLONLAT', '13.4', '52.5', 'BYRADIUS', '10', 'km']);
-    // A master propagates RESTORE-ASKING as it is; the mirror does not know it.
+    // A master propagates RESTORE-ASKING (a cluster's key migration) as it is.
     await c.cmd(['EVAL', "return redis.call('RESTORE-ASKING', KEYS[2], 0, redis.call('DUMP', KEYS[1]))", '2', 'x', 'copy']);
+    await c.cmd(['PFADD', 'hll', 'a']);
     await c.cmd(['SET', 'done', '1']);
     await waitUntil(() => commands.some((x) => x.name === 'SET' && String(x.args[0]) === 'done'), 5_000);
-    assert.deepEqual(commands.map((x) => x.name), ['MULTI', 'SET', 'INCR', 'EXEC', 'ZADD', 'GEOSEARCHSTORE', 'RESTORE-ASKING', 'SET']);
-    assert.deepEqual(unhandled, ['RESTORE-ASKING']);
+    assert.deepEqual(commands.map((x) => x.name), ['MULTI', 'SET', 'INCR', 'EXEC', 'ZADD', 'GEOSEARCHSTORE', 'RESTORE-ASKING', 'PFADD', 'SET']);
+    assert.deepEqual(unhandled, ['PFADD']);
+    assert.equal(mirror.get('copy', 2)?.toString(), '2'); // the client SELECTed db 2 above
+    assert.equal(mirror.type('near', 2), 'zset');
     await replica.close();
     assert.deepEqual(closed.map((e) => [e.willReconnect, e.reason]), [[false, 'closed by caller']]);
   } finally {

@@ -416,9 +416,13 @@ export function hllCommands(maxBytes = HLL_SPARSE_MAX_BYTES): Record<string, Han
     store(c, a[0]!, out);
   };
 
-  /** PFDEBUG TODENSE key converts; the other subcommands only read. */
+  /**
+   * PFDEBUG TODENSE key converts, and so does GETREG (Redis converts a sparse HLL to read its
+   * registers, and propagates the command for that); the other subcommands only read.
+   */
   const pfdebug: Handler = (c, a) => {
-    if (upper(a[0]) !== 'TODENSE') return;
+    const sub = upper(a[0]);
+    if (sub !== 'TODENSE' && sub !== 'GETREG') return;
     const b = hllOf(c, a[1]!);
     if (b && b[4] === SPARSE) store(c, a[1]!, toDense(b));
   };

@@ -26,6 +26,8 @@ const TABLE: Record<string, Handler> = {
   ...zsetCommands,
   ...streamCommands,
   RESTORE: restore,
+  // What a cluster's key migration sends; the same payload and options as RESTORE.
+  'RESTORE-ASKING': restore,
   ...hllCommands(),
   ...geoCommands,
   SORT: sort,
