@@ -3,7 +3,8 @@
  * in one query before applying it (one round trip to PostgreSQL per batch, not one per command).
  *
  * Key positions follow Redis's command table (first/last/step, numkeys for the Z*STORE family, the
- * key after the subcommand for XGROUP, the key and STORE destination for SORT), for the write
+ * key after the subcommand for XGROUP, the key and STORE destination for SORT and the geo radius
+ * searches), for the write
  * commands a Redis 7 master propagates and the memory mirror applies. SORT's BY/GET patterns name
  * keys that depend on values: sortPatterns()/patternKey() below, read just before the SORT runs. A key is "blind" when the command sets or deletes it without looking at its
  * old value (plain SET, MSET, DEL, UNLINK, GETDEL): its row need not be read.
@@ -50,6 +51,21 @@ const SINGLE = [
   'PFADD',
 ];
 
+/**
+ * GEORADIUS key lon lat radius unit [opts] / GEORADIUSBYMEMBER key member radius unit [opts]: the key
+ * and the STORE / STOREDIST destinations. Options start after the unit (`from`), so that a member
+ * named STORE is not taken for the option.
+ */
+const geoRadiusKeys = (from: number): Positions => (a) => {
+  const out = a.length > 0 ? [0] : [];
+  for (let i = from; i < a.length; i++) {
+    const o = a[i]!.toString('latin1').toUpperCase();
+    if (o === 'COUNT') i++;
+    else if ((o === 'STORE' || o === 'STOREDIST') && i + 1 < a.length) out.push(++i);
+  }
+  return out;
+};
+
 /** SORT key [BY p] [LIMIT o c] [GET p ...] [ASC|DESC] [ALPHA] [STORE dest]: the key and dest. */
 const sortKeys: Positions = (a) => {
   const out = a.length > 0 ? [0] : [];
@@ -86,6 +102,10 @@ const POSITIONS: Record<string, Positions> = {
   PFCOUNT: all,
   PFDEBUG: second,
   SORT: sortKeys,
+  'RESTORE-ASKING': first,
+  GEOSEARCHSTORE: firstTwo,
+  GEORADIUS: geoRadiusKeys(5),
+  GEORADIUSBYMEMBER: geoRadiusKeys(4),
 };
 
 /** Commands that overwrite or delete all their keys without reading them. */

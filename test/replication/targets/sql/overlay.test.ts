@@ -38,6 +38,10 @@ test('command keys: positions, numkeys, cross-db MOVE/COPY, blind writes', () =>
   assert.deepEqual(keys(inDb(2, cmd('MOVE', 'k', '5'))), ['2:k', '5:k']);
   assert.deepEqual(keys(cmd('COPY', 'a', 'b', 'DB', '3', 'REPLACE')), ['0:a', '3:b']);
   assert.deepEqual(keys(cmd('PUBLISH', 'ch', 'msg')), []);
+  assert.deepEqual(keys(cmd('GEOSEARCHSTORE', 'd', 's', 'FROMLONLAT', '1', '2', 'BYRADIUS', '5', 'km', 'STOREDIST')), ['0:d', '0:s']);
+  assert.deepEqual(keys(cmd('GEORADIUS', 's', '1', '2', '5', 'km', 'COUNT', '3', 'STORE', 'd')), ['0:s', '0:d']);
+  assert.deepEqual(keys(cmd('GEORADIUSBYMEMBER', 's', 'STORE', '5', 'km', 'STOREDIST', 'd')), ['0:s', '0:d']);
+  assert.deepEqual(keys(cmd('RESTORE-ASKING', 'k', '0', 'payload')), ['0:k']);
 });
 
 test('planBatch: splits at FLUSHDB/FLUSHALL/SWAPDB, reads each row once, not for blind first uses', () => {
