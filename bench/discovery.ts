@@ -363,6 +363,7 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
     const joinViews: number[] = [];
     const joinPublish: number[] = [];
     const joinArrive: number[] = [];
+    const joinOwn: number[] = [];
     const watched = [...workers, fanout];
     for (let r = 0; r < rounds; r++) {
       const id = `probe-${r}`;
@@ -384,9 +385,21 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
       if (published !== undefined) joinPublish.push(published - start);
       const arrived = views.map((o) => o.arrived).filter((t): t is number => t !== undefined);
       if (arrived.length === views.length) joinArrive.push(Math.max(...arrived) - start);
+      // A worker's views take the message one after another in one callback, so the gaps between
+      // their times are each view's own handling of it, the part a node with its own CPU would see.
+      let ownMax = 0;
+      for (const o of views) {
+        if (o.arrived === undefined) continue;
+        const t = [...o.times].sort((a, b) => a - b);
+        for (let i = 0; i < t.length; i++) {
+          const own = t[i]! - (i ? t[i - 1]! : o.arrived);
+          joinOwn.push(own);
+          if (own > ownMax) ownMax = own;
+        }
+      }
       if (process.env.DISCOVERY_TRACE) {
         const f = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(1));
-        console.log(`  ${id} at ${((start - runStart) / 1000).toFixed(1)} s: all ${f(Math.max(v, k))} | publish ${f(published === undefined ? undefined : published - start)} | workers receive ${views.map((o) => f(o.arrived === undefined ? undefined : o.arrived - start)).join(' ')} | last view ${views.map((o) => f(Math.max(...o.times) - start)).join(' ')} | last socket ${f(k)}`);
+        console.log(`  ${id} at ${((start - runStart) / 1000).toFixed(1)} s: all ${f(Math.max(v, k))} | publish ${f(published === undefined ? undefined : published - start)} | workers receive ${views.map((o) => f(o.arrived === undefined ? undefined : o.arrived - start)).join(' ')} | last view ${views.map((o) => f(Math.max(...o.times) - start)).join(' ')} | last socket ${f(k)} | slowest view's own handling ${ownMax.toFixed(2)}`);
       }
       const gone = await watchAll(workers, id, 'leave');
       await g.leave();
@@ -396,6 +409,7 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
     const line = (xs: number[]) => (xs.length ? `p50 ${ms(percentile(xs, 50))}, p99 ${ms(percentile(xs, 99))}, max ${ms(maxOf(xs))}` : 'n/a');
     console.log(`  join visible to all ${N} views and all ${N} fan-out sockets: ${line(joinAll)} over ${rounds} joins`);
     console.log(`    stages from the joinGrid() call: PUBLISH ${line(joinPublish)}; last worker process receives ${line(joinArrive)}; last view ${line(joinViewsMax)}; last fan-out socket ${line(joinSocketsMax)}`);
+    if (joinOwn.length) console.log(`    one view's own handling of the join message (${joinOwn.length} samples): p50 ${(percentile(joinOwn, 50) * 1000).toFixed(0)} us, p99 ${(percentile(joinOwn, 99) * 1000).toFixed(0)} us, max ${ms(maxOf(joinOwn))}`);
 
     // Expiry: silent nodes registered once; deadline = registration (Redis time) + TTL.
     const reg = new Registry(admin, ns);
@@ -450,6 +464,7 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
         publish: joinPublish.length ? stats(joinPublish) : undefined,
         lastWorkerReceives: joinArrive.length ? stats(joinArrive) : undefined,
         perView: stats(joinViews),
+        viewOwnHandling: joinOwn.length ? stats(joinOwn) : undefined,
       },
       subscribers: `${perNode ? 'one per simulated node' : 'one per worker process'}, plus ${N} fan-out sockets`,
       ttlEndToDropMs: { ...stats(expiryAll), perView: stats(expiryViews) },
