@@ -9,11 +9,23 @@
  * Tables and the value format: sql/schema.ts and sql/codec.ts (keys bytea, values bytea, expires_at
  * bigint ms). The tables belong to the target: nothing else should write to them.
  *
+ *   - A key's row is found and kept unique by UNIQUE INDEX <p>keys_id ON (db, key_id(key)), not by
+ *     a primary key on (db, key): a btree entry must fit in a third of a page (~2.7 KB) and Redis
+ *     keys may be 512 MB. key_id (keyId() below, an expression, not a function in the schema) is
+ *     0x00 || key for keys of up to 512 bytes and 0x01 || sha256(key) for longer ones: the tag keeps
+ *     a short key from ever equalling a long key's digest, and short keys, nearly all of them, cost
+ *     no hashing (sha256() is ~1 us a row in PostgreSQL: +1.2-2.5 s on a 2M-key index build, and
+ *     two calls per upsert). Every statement spells the same expression (WHERE key_id(k.key) =
+ *     key_id($n), ON CONFLICT (db, key_id(key))) so that the planner uses the index. An expression
+ *     index rather than a stored column: the load writes no more bytes per row, and updates that
+ *     leave the key alone stay HOT. Two long keys with one SHA-256 would be one row (no collision of
+ *     SHA-256 is known).
+ *
  *   - A full sync is one transaction on one connection: CREATE TABLE <p>keys_loading, then one
  *     COPY ... FROM STDIN (FORMAT binary, FREEZE) that lasts the whole snapshot (rows are streamed as
  *     they are parsed, and written frozen: no vacuum pass is owed on them afterwards; sql/pg-copy.ts
  *     speaks the CopyIn protocol, pg-copy-streams is not needed), then the
- *     primary key is built in one sorted pass, the old table dropped, the new one renamed and the
+ *     key index is built in one sorted pass, the old table dropped, the new one renamed and the
  *     position stored, and COMMIT. An abort is a CopyFail and a ROLLBACK: the old data was never
  *     touched, and readers of the old table are not blocked until the swap.
  *   - Commands are applied in memory on the rows they touch (read with one SELECT per batch, none
@@ -28,8 +40,19 @@
  *     resumes from an earlier offset (the master resends the rest); `synchronousCommit: true` to wait
  *     for every flush.
  *
- * Limits: PostgreSQL's btree refuses index entries above ~2.7 KB, so a key longer than that fails
- * the batch (or the snapshot) that writes it; SQLite has no such limit.
+ * Table format: <p>meta 'format' = 2 (TABLE_FORMAT: value format 1 of codec.ts, keys indexed by
+ * key_id). Format 1, the same rows under PRIMARY KEY (db, key), is migrated by open(), in one
+ * transaction: the key_id index is built on the existing rows (writes to the table wait for it,
+ * reads only for the last moment, the primary key's drop and the commit), the primary key dropped
+ * and the format set to 2; the stored position stays, so
+ * the replica still resumes with +CONTINUE. The number changed so that an older redstack refuses
+ * format-2 tables with ERR_SQL_TARGET_FORMAT instead of failing at its first upsert (its
+ * ON CONFLICT (db, key) has no index to match). Other formats are refused.
+ *
+ * Limits: keys have none of their own any more (the index holds at most 513 bytes of one). What
+ * remains is PostgreSQL's 1 GB cap on one field or one parameter: a key with its encoded value
+ * beyond that in a snapshot row, or a batch whose keys (or values) add up to more in one statement,
+ * fails.
  */
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
@@ -43,6 +66,27 @@ import { bytesArray, int4Array, int8Array } from './sql/pg-arrays.js';
 import { CopyIn, CopyRows } from './sql/pg-copy.js';
 import { SnapshotRows } from './sql/snapshot-rows.js';
 import { SqlTargetError, VALUE_FORMAT, checkIdentifier, tableNames, type TableNames } from './sql/schema.js';
+
+/**
+ * What <p>meta 'format' holds in PostgreSQL: the value format and the table layout together (see the
+ * file comment). 1: value format 1, PRIMARY KEY (db, key). 2: value format 1, UNIQUE (db, key_id(key)).
+ * A new value format takes the next number here.
+ */
+const TABLE_FORMAT = 2;
+const LEGACY_FORMAT = 1;
+// Both formats hold value format 1: another one must not pass for them (this fails to compile).
+VALUE_FORMAT satisfies 1;
+
+/** Keys up to this many bytes are indexed as themselves, longer ones by their SHA-256. Part of format 2. */
+const KEY_INLINE_MAX = 512;
+
+/**
+ * The key's identity in the index, of a bytea column or parameter (see the file comment). The index,
+ * ON CONFLICT and every lookup must spell it alike: the planner matches expressions, not meanings.
+ */
+function keyId(col: string): string {
+  return `(CASE WHEN octet_length(${col}) <= ${KEY_INLINE_MAX} THEN '\\x00'::bytea || ${col} ELSE '\\x01'::bytea || sha256(${col}) END)`;
+}
 
 export interface PostgresTargetOptions {
   /** postgres://user:password@host:port/database */
@@ -162,32 +206,33 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
     await c.query('SET plan_cache_mode = force_generic_plan');
     const q = this.#q;
     if (this.#schema !== 'public') await c.query(`CREATE SCHEMA IF NOT EXISTS "${this.#schema}"`);
+    // The format first: tables of an unknown format are left exactly as they are.
+    await c.query(`CREATE TABLE IF NOT EXISTS ${q.meta} (name text PRIMARY KEY, value text NOT NULL)`);
+    const row = (await c.query<{ value: string }>(`SELECT value FROM ${q.meta} WHERE name = 'format'`)).rows[0];
+    const format = row ? Number(row.value) : undefined;
+    if (format !== undefined && format !== TABLE_FORMAT && format !== LEGACY_FORMAT) {
+      throw new SqlTargetError('ERR_SQL_TARGET_FORMAT', `the tables hold format ${row!.value}; this version reads format ${TABLE_FORMAT} and migrates format ${LEGACY_FORMAT} (use another schema or prefix)`);
+    }
     await c.query(`
-      CREATE TABLE IF NOT EXISTS ${q.meta} (name text PRIMARY KEY, value text NOT NULL);
       CREATE TABLE IF NOT EXISTS ${q.position} (
         id int PRIMARY KEY CHECK (id = 1), replid text NOT NULL, repl_offset bigint NOT NULL);
-      CREATE TABLE IF NOT EXISTS ${q.keys} (
-        db int NOT NULL, key bytea NOT NULL, type text NOT NULL, value bytea NOT NULL, expires_at bigint,
-        CONSTRAINT "${this.#t.keys}_pkey" PRIMARY KEY (db, key));
       DROP TABLE IF EXISTS ${q.loading};`);
+    // New tables, or format 1 migrated. Not on every open: CREATE INDEX IF NOT EXISTS takes a lock
+    // that waits for the writes of another handle on the same tables.
+    if (format !== TABLE_FORMAT) await this.#createKeys(c);
     await c.query(this.#liveView());
-    const format = await c.query<{ value: string }>(`SELECT value FROM ${q.meta} WHERE name = 'format'`);
-    if (format.rows[0] && Number(format.rows[0].value) !== VALUE_FORMAT) {
-      throw new SqlTargetError('ERR_SQL_TARGET_FORMAT', `the tables hold value format ${format.rows[0].value}; this version reads format ${VALUE_FORMAT} (use another schema or prefix)`);
-    }
-    await c.query(`INSERT INTO ${q.meta} (name, value) VALUES ('format', $1) ON CONFLICT (name) DO NOTHING`, [String(VALUE_FORMAT)]);
     this.#sql = {
       fetch: `SELECT k.db, k.key, k.type, k.value, k.expires_at FROM ${q.keys} k
-        JOIN unnest($1::int[], $2::bytea[]) AS f(db, key) ON k.db = f.db AND k.key = f.key`,
+        JOIN unnest($1::int[], $2::bytea[]) AS f(db, key) ON k.db = f.db AND ${keyId('k.key')} = ${keyId('f.key')}`,
       apply: `WITH d AS (
-          DELETE FROM ${q.keys} k USING unnest($1::int[], $2::bytea[]) AS x(db, key) WHERE k.db = x.db AND k.key = x.key
+          DELETE FROM ${q.keys} k USING unnest($1::int[], $2::bytea[]) AS x(db, key) WHERE k.db = x.db AND ${keyId('k.key')} = ${keyId('x.key')}
         ), u AS (
           INSERT INTO ${q.keys} (db, key, type, value, expires_at)
           SELECT * FROM unnest($3::int[], $4::bytea[], $5::text[], $6::bytea[], $7::bigint[])
-          ON CONFLICT (db, key) DO UPDATE SET type = EXCLUDED.type, value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
+          ON CONFLICT (db, ${keyId('key')}) DO UPDATE SET type = EXCLUDED.type, value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
         ), e AS (
           UPDATE ${q.keys} k SET expires_at = x.at FROM unnest($8::int[], $9::bytea[], $10::bigint[]) AS x(db, key, at)
-          WHERE k.db = x.db AND k.key = x.key
+          WHERE k.db = x.db AND ${keyId('k.key')} = ${keyId('x.key')}
         )
         INSERT INTO ${q.position} (id, replid, repl_offset) VALUES (1, $11, $12)
         ON CONFLICT (id) DO UPDATE SET replid = EXCLUDED.replid, repl_offset = EXCLUDED.repl_offset`,
@@ -242,13 +287,13 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
     const s = `"${this.#schema}"`;
     // The key index is built before the old table goes, under a temporary name: readers of the old
     // table are blocked only from the DROP to the COMMIT.
-    await c.query(`ALTER TABLE ${q.loading} ADD CONSTRAINT "${t.loading}_pkey" PRIMARY KEY (db, key)`);
+    await c.query(`CREATE UNIQUE INDEX "${t.loading}_id" ON ${q.loading} (db, ${keyId('key')})`);
     // Statistics now, not when autovacuum gets to it: the planner must know the table is big.
     await c.query(`ANALYZE ${q.loading}`);
     await c.query(`DROP VIEW IF EXISTS ${q.live};
       DROP TABLE ${q.keys};
       ALTER TABLE ${q.loading} RENAME TO "${t.keys}";
-      ALTER INDEX ${s}."${t.loading}_pkey" RENAME TO "${t.keys}_pkey";`);
+      ALTER INDEX ${s}."${t.loading}_id" RENAME TO "${t.keys}_id";`);
     await c.query(this.#liveView());
     await this.#storePosition(c, position);
     await c.query('COMMIT');
@@ -421,7 +466,7 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
   async get(key: string | Buffer, db = 0): Promise<StoredKey | null> {
     const k = typeof key === 'string' ? Buffer.from(key) : key;
     const r = await (await this.#read()).query<RawRow>({
-      text: `SELECT db, key, type, value, expires_at FROM ${this.#q.keys} WHERE db = $1 AND key = $2`,
+      text: `SELECT db, key, type, value, expires_at FROM ${this.#q.keys} WHERE db = $1 AND ${keyId('key')} = ${keyId('$2::bytea')}`,
       values: [db, k],
       rowMode: 'array',
     });
@@ -509,6 +554,33 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
     });
   }
 
+  /**
+   * <p>keys with its key_id index, as new tables or from format 1 (see the file comment), and the
+   * format that says so, in one transaction: a migration that breaks off leaves format 1 as it was.
+   */
+  async #createKeys(c: pg.Client): Promise<void> {
+    const q = this.#q;
+    const t = this.#t;
+    await c.query('BEGIN');
+    try {
+      await c.query(`SET LOCAL maintenance_work_mem = '256MB'`);
+      await c.query(`
+        CREATE TABLE IF NOT EXISTS ${q.keys} (
+          db int NOT NULL, key bytea NOT NULL, type text NOT NULL, value bytea NOT NULL, expires_at bigint);
+        CREATE UNIQUE INDEX IF NOT EXISTS "${t.keys}_id" ON ${q.keys} (db, ${keyId('key')});`);
+      // Format 1's primary key, whatever it is called now: it refuses long keys.
+      const pk = await c.query<{ name: string }>(
+        `SELECT conname AS name FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'`, [q.keys]);
+      for (const { name } of pk.rows) await c.query(`ALTER TABLE ${q.keys} DROP CONSTRAINT "${name.replaceAll('"', '""')}"`);
+      await c.query(`INSERT INTO ${q.meta} (name, value) VALUES ('format', $1)
+        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`, [String(TABLE_FORMAT)]);
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  }
+
   async #storePosition(c: pg.Client, p: ReplicationPosition): Promise<void> {
     await c.query(`INSERT INTO ${this.#q.position} (id, replid, repl_offset) VALUES (1, $1, $2)
       ON CONFLICT (id) DO UPDATE SET replid = EXCLUDED.replid, repl_offset = EXCLUDED.repl_offset`, [p.replid, p.offset]);
@@ -526,7 +598,7 @@ export class PostgresTarget extends EventEmitter<PostgresTargetEvents> implement
       const b = Number(cmd.args[1]?.toString('latin1'));
       if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0) return 'SWAPDB with a database that is not a number';
       if (a === b) return undefined;
-      // Through a db number Redis never uses: the primary key is checked row by row.
+      // Through a db number Redis never uses: the key index is checked row by row.
       // (a and b are checked integers: safe to splice.)
       await c.query(`UPDATE ${k} SET db = -1 WHERE db = ${a}; UPDATE ${k} SET db = ${a} WHERE db = ${b}; UPDATE ${k} SET db = ${b} WHERE db = -1`);
     }

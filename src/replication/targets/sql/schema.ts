@@ -1,13 +1,16 @@
 /**
  * The tables both SQL targets keep (names prefixed, `redstack_` by default):
  *
- *   <p>keys       db, key, type, value, expires_at    unique on (db, key): PostgreSQL's primary
- *                 key; in SQLite a rowid table with a unique index (cheaper to build after a load)
+ *   <p>keys       db, key, type, value, expires_at    unique on (db, key): in PostgreSQL by a
+ *                 unique index on db and the key, or its SHA-256 when long (btree entries are
+ *                 capped at ~2.7 KB, keys are not: postgres.ts); in SQLite a rowid table with a
+ *                 unique index (cheaper to build after a load)
  *                 type: 'string' | 'list' | 'set' | 'hash' | 'zset' | 'stream'
  *                 value: value format 1 (codec.ts); expires_at: ms since epoch, NULL without a TTL
  *   <p>live       a view of <p>keys without the rows whose expires_at has passed
  *   <p>position   one row: replid, repl_offset (the master offset of the last byte applied)
- *   <p>meta       name, value: 'format' = the value format's version
+ *   <p>meta       name, value: 'format' = the value format's version (PostgreSQL: its own table
+ *                 format number, which also covers the key index: postgres.ts TABLE_FORMAT)
  *
  * Data and position change in the same transaction, always, so that what a restart finds is a
  * consistent pair: the replica resumes with `PSYNC replid repl_offset+1` and the master answers
