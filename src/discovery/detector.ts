@@ -26,6 +26,7 @@
 import type { Clock } from '../clock.js';
 import type { Meta, NodeRecord } from './meta.js';
 import type { Snapshot, Stamp } from './registry.js';
+import { ShardedMap } from './sharded-map.js';
 
 export type SuspectReason = 'link-down' | 'registry-reset';
 export type LeaveReason = 'left' | 'expired';
@@ -93,7 +94,8 @@ export interface DetectorOptions {
 
 export class Detector {
   readonly #o: DetectorOptions;
-  readonly #entries = new Map<string, Entry>();
+  // Sharded so that the table's growth, which churn makes happen on some join, is a sixteenth as big.
+  readonly #entries = new ShardedMap<Entry>();
   readonly #tombs = new Map<string, Provenance>();
   #epoch: string | undefined;
   #seq = 0;
@@ -128,12 +130,13 @@ export class Detector {
     return this.#entries.get(id)?.info;
   }
 
+  /** In no particular order. */
   nodes(filter: { healthy?: boolean } = {}): NodeInfo[] {
     const out: NodeInfo[] = [];
-    for (const e of this.#entries.values()) {
-      if (filter.healthy !== undefined && (e.info.meta.unhealthy !== true) !== filter.healthy) continue;
+    this.#entries.forEachValue((e) => {
+      if (filter.healthy !== undefined && (e.info.meta.unhealthy !== true) !== filter.healthy) return;
       out.push(e.info);
-    }
+    });
     return out;
   }
 
@@ -196,7 +199,9 @@ export class Detector {
     }
     const now = this.#o.clock.now();
     const gone: Entry[] = [];
-    for (const e of this.#entries.values()) if (e.mark !== mark) gone.push(e);
+    this.#entries.forEachValue((e) => {
+      if (e.mark !== mark) gone.push(e);
+    });
     for (const e of gone) {
       if (this.#newer(e, s)) continue;
       if (reset) {
@@ -277,7 +282,9 @@ export class Detector {
     for (const t of this.#downSince.values()) since = Math.min(since, t);
     if (now - since >= this.#o.linkDownSuspectMs) {
       this.#linkSuspects = true;
-      for (const e of this.#entries.values()) if (!e.info.self && !e.info.suspect) this.#markSuspect(e, 'link-down');
+      this.#entries.forEachValue((e) => {
+        if (!e.info.self && !e.info.suspect) this.#markSuspect(e, 'link-down');
+      });
     }
   }
 

@@ -176,7 +176,7 @@ export class GridView extends EventEmitter {
   /** Hook for Grid: the command connection came back (after a drop). */
   protected onReconnect(): void {}
 
-  /** The nodes in this view (no Redis round trip). `{ healthy: true }` leaves out unhealthy nodes. */
+  /** The nodes in this view (no Redis round trip), in no particular order. `{ healthy: true }` leaves out unhealthy nodes. */
   nodes(filter: { healthy?: boolean } = {}): NodeInfo[] {
     return this.detector.nodes(filter);
   }
