@@ -93,9 +93,9 @@ export class MasterLink {
 
   start(): void {
     this.#host.setState('connecting');
-    const { socket, readyEvent } = openTransport(this.#o.endpoint, this.#o.connect);
+    const { socket, readyEvent, direct } = openTransport(this.#o.endpoint, this.#o.connect, (chunk) => this.#onData(chunk));
     this.#socket = socket;
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (!direct) socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     const lost = (err?: Error) => this.#lost(linkError(err, this.#phase));
     socket.on('error', lost);
     socket.on('close', () => lost());

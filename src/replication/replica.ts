@@ -7,7 +7,7 @@
  *   MasterLink: socket -> Handshake -> PayloadReader ─┐    (producer: synchronous, in 'data' events)
  *                               └──> stream bytes ────┴─> Spool (memory, then temp file; bounded)
  *                                                           │
- *   Target <── SnapshotLoader (RDB parser) / CommandStream <┘   (consumer: #pump, awaits the target)
+ *   Target <── SnapshotLoader (RDB parser) / CommandStream <┘   (consumer: #drain, awaits the target when it returns a promise)
  *
  * The consumer meets, in order, the bytes and the link's markers (a snapshot starts, it ended,
  * +CONTINUE, the link was lost, close) and turns them into target calls and events.
@@ -34,7 +34,7 @@ import { MasterLink, type LinkHost, type Marker } from './link.js';
 import { SnapshotLoader } from './snapshot.js';
 import { Spool, type SpoolOptions } from './spool.js';
 import { CommandStream } from './stream.js';
-import type { FullSyncInfo, ReplicaState, ReplicaStatus, ReplicationPosition, SnapshotKey, Target } from './targets/target.js';
+import type { FullSyncInfo, ReplicaState, ReplicaStatus, ReplicationPosition, SnapshotKey, Target, UnhandledCommand } from './targets/target.js';
 import { endpointFrom, type Endpoint } from './transport.js';
 
 export interface ReplicaOptions {
@@ -242,32 +242,56 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   // Consumer: the spool, in order, into the target
 
   #kick(): void {
-    if (!this.#pumping) void this.#pump();
+    if (!this.#pumping) this.#drain();
   }
 
-  async #pump(): Promise<void> {
+  /**
+   * Runs the spool into the target. Synchronously for as long as every step completes synchronously
+   * (the live stream into a memory mirror: no promise and no async frame per socket read, which at a
+   * write or two per read was most of what the young-generation GC had to collect), and from the
+   * first step that returns a promise on, after it settles.
+   */
+  #drain(): void {
     this.#pumping = true;
-    let since = performance.now();
+    const since = performance.now();
+    let pending: Promise<void> | undefined;
     try {
       for (;;) {
         const item = this.#spool.shift();
         if (!item) break;
         this.#currentAt = item.at;
-        if ('marker' in item) await this.#onMarker(item.marker);
-        else if (item.tag === 'rdb') await this.#onSnapshotBytes(item.data);
-        else await this.#onStreamBytes(item.data);
+        if ('marker' in item) pending = this.#onMarker(item.marker);
+        else if (item.tag === 'rdb') pending = this.#onSnapshotBytes(item.data);
+        else pending = this.#onStreamBytes(item.data);
+        if (pending) break;
         if (this.#state === 'closed') break;
         if (performance.now() - since > YIELD_AFTER_MS) {
-          await yieldToLoop();
-          since = performance.now();
+          pending = yieldToLoop();
+          break;
         }
       }
     } catch (err) {
-      this.#pumping = false;
-      this.#currentAt = undefined;
+      this.#pumpStopped();
       this.#onConsumerError(err);
       return;
     }
+    if (pending) void this.#drainAfter(pending);
+    else this.#pumpStopped();
+  }
+
+  async #drainAfter(step: Promise<void>): Promise<void> {
+    try {
+      await step;
+    } catch (err) {
+      this.#pumpStopped();
+      this.#onConsumerError(err);
+      return;
+    }
+    if (this.#state === 'closed') this.#pumpStopped();
+    else this.#drain();
+  }
+
+  #pumpStopped(): void {
     this.#pumping = false;
     this.#currentAt = undefined;
   }
@@ -359,19 +383,26 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.#setState('streaming');
   }
 
-  async #onStreamBytes(data: Buffer): Promise<void> {
+  /** Returns a promise only when the target's applyCommands did. */
+  #onStreamBytes(data: Buffer): Promise<void> | undefined {
     const stream = this.#stream;
-    if (!stream) return;
+    if (!stream) return undefined;
     const batch = stream.feed(data);
-    if (batch.commands.length === 0 && stream.processed === this.#position!.offset) return;
+    if (batch.commands.length === 0 && stream.processed === this.#position!.offset) return undefined;
     const commands = this.#filter.apply(batch.commands);
     const position = { replid: this.#position!.replid, offset: stream.processed };
     if (this.listenerCount('command') > 0) for (const c of commands) this.emit('command', c);
-    const unhandled = await this.#call('applyCommands', () => this.#target.applyCommands(commands, position));
+    const r = this.#callSync('applyCommands', () => this.#target.applyCommands(commands, position));
+    if (r instanceof Promise) return r.then((unhandled) => this.#applied(stream, position, unhandled, batch.getAck));
+    this.#applied(stream, position, r, batch.getAck);
+    return undefined;
+  }
+
+  #applied(stream: CommandStream, position: ReplicationPosition, unhandled: readonly UnhandledCommand[] | void, getAck: boolean): void {
     this.#setPosition(position);
     this.#db = stream.processedDb;
     if (unhandled) for (const u of unhandled) this.emit('unhandled', u);
-    if (batch.getAck) this.#link?.sendAck();
+    if (getAck) this.#link?.sendAck();
   }
 
   async #onLinkLost(error: ReplicationError, retryMs: number | undefined): Promise<void> {
@@ -451,8 +482,19 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       const r = fn();
       return r instanceof Promise ? await r : r;
     } catch (err) {
-      throw new ReplicationError('ERR_REPL_TARGET', `the target failed in ${what}: ${(err as Error).message}`, { step: what, cause: err });
+      throw targetFailed(what, err);
     }
+  }
+
+  /** #call without a promise when fn returns a plain value. */
+  #callSync<T>(what: string, fn: () => T | Promise<T>): T | Promise<T> {
+    let r: T | Promise<T>;
+    try {
+      r = fn();
+    } catch (err) {
+      throw targetFailed(what, err);
+    }
+    return r instanceof Promise ? r.catch((err: unknown) => Promise.reject(targetFailed(what, err))) : r;
   }
 
   #setPosition(p: ReplicationPosition): void {
@@ -496,6 +538,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 }
 
 /** Creates a replica and starts it (on the next tick, so listeners can be attached first). */
+function targetFailed(what: string, err: unknown): ReplicationError {
+  return new ReplicationError('ERR_REPL_TARGET', `the target failed in ${what}: ${(err as Error).message}`, { step: what, cause: err });
+}
+
 export function createReplica(options: ReplicaOptions): Replica {
   return new Replica(options);
 }

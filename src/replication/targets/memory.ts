@@ -115,7 +115,7 @@ export class MemoryMirror extends EventEmitter<MirrorEvents> implements Target {
   }
 
   beginFullSync(_info: FullSyncInfo): void {
-    this.#next = new Dataset();
+    this.#next = new Dataset(true);
     this.#setState(this.#state === 'ready' || this.#state === 'resyncing' ? 'resyncing' : 'loading');
   }
 
@@ -125,7 +125,10 @@ export class MemoryMirror extends EventEmitter<MirrorEvents> implements Target {
   }
 
   endFullSync(position: ReplicationPosition): void {
-    if (this.#next) this.#live = this.#next;
+    if (this.#next) {
+      this.#next.seal();
+      this.#live = this.#next;
+    }
     this.#next = null;
     this.#position = position;
     this.#setState('ready');

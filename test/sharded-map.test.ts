@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ShardedMap } from '../../src/discovery/sharded-map.js';
+import { ShardedMap } from '../src/sharded-map.js';
 
 test('any sequence of set / delete / clear leaves the same contents as a Map', () => {
   const op = fc.oneof(
@@ -13,7 +13,7 @@ test('any sequence of set / delete / clear leaves the same contents as a Map', (
   fc.assert(
     fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
       const model = new Map<string, number>();
-      const m = new ShardedMap<number>();
+      const m = new ShardedMap<number>(16);
       for (const o of ops) {
         if (o.k === 'set') {
           model.set(o.key, o.v);
@@ -41,7 +41,7 @@ test('any sequence of set / delete / clear leaves the same contents as a Map', (
 });
 
 test('ids spread over the shards, so no one table holds the whole grid', () => {
-  const m = new ShardedMap<number>();
+  const m = new ShardedMap<number>(16);
   for (let i = 0; i < 1000; i++) m.set(`host-${i % 7}:${1000 + i}:${(i * 2654435761) % 1e6}`, i);
   const sizes = m.shardSizes();
   assert.equal(sizes.length, 16);

@@ -1,0 +1,64 @@
+/**
+ * The mirror's Keyspace (snapshot keys in one Map, keys added later in a ShardedMap) behaves as one
+ * Map through a load, the seal, and any mix of sets, deletes and clears afterwards.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Dataset, Keyspace, stringEntry, type Entry } from '../../src/replication/targets/memory/dataset.js';
+
+const entry = (n: number): Entry => stringEntry(Buffer.from(String(n)), undefined);
+const key = fc.string({ maxLength: 4 });
+const op = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ k: fc.constant('set' as const), key, v: fc.integer() }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('delete' as const), key }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('clear' as const) }) },
+);
+
+test('loaded keys, then live sets / deletes / clears: same contents as a Map', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(key, fc.integer()), { maxLength: 50 }), fc.array(op, { maxLength: 200 }), (loaded, ops) => {
+      const model = new Map<string, Entry>();
+      const ks = new Keyspace(true);
+      for (const [k, v] of loaded) {
+        const e = entry(v);
+        model.set(k, e);
+        ks.set(k, e);
+      }
+      ks.seal();
+      for (const o of ops) {
+        if (o.k === 'set') {
+          const e = entry(o.v);
+          model.set(o.key, e);
+          ks.set(o.key, e);
+        } else if (o.k === 'delete') {
+          assert.equal(ks.delete(o.key), model.delete(o.key));
+        } else {
+          model.clear();
+          ks.clear();
+        }
+        assert.equal(ks.size, model.size);
+      }
+      const seen = new Map([...ks]);
+      assert.equal(seen.size, model.size, 'no key twice in the iteration');
+      for (const [k, e] of model) {
+        assert.equal(ks.get(k), e);
+        assert.equal(seen.get(k), e);
+        assert.ok(ks.has(k));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a dataset seals every database it holds, and new ones start sealed', () => {
+  const ds = new Dataset(true);
+  const a = ds.db(0);
+  a.set('x', entry(1));
+  ds.seal();
+  a.set('y', entry(2));
+  const b = ds.db(5);
+  b.set('z', entry(3));
+  assert.deepEqual([...a].map(([k]) => k).sort(), ['x', 'y']);
+  assert.equal(ds.size, 3);
+});
