@@ -18,19 +18,17 @@ const op = fc.oneof(
 test('loaded keys, then live sets / deletes / clears: same contents as a Map', () => {
   fc.assert(
     fc.property(fc.array(fc.tuple(key, fc.integer()), { maxLength: 50 }), fc.array(op, { maxLength: 200 }), (loaded, ops) => {
-      const model = new Map<string, Entry>();
+      const model = new Map<string, number>();
       const ks = new Keyspace(true);
       for (const [k, v] of loaded) {
-        const e = entry(v);
-        model.set(k, e);
-        ks.set(k, e);
+        model.set(k, v);
+        ks.set(k, entry(v));
       }
       ks.seal();
       for (const o of ops) {
         if (o.k === 'set') {
-          const e = entry(o.v);
-          model.set(o.key, e);
-          ks.set(o.key, e);
+          model.set(o.key, o.v);
+          ks.set(o.key, entry(o.v));
         } else if (o.k === 'delete') {
           assert.equal(ks.delete(o.key), model.delete(o.key));
         } else {
@@ -41,9 +39,10 @@ test('loaded keys, then live sets / deletes / clears: same contents as a Map', (
       }
       const seen = new Map([...ks]);
       assert.equal(seen.size, model.size, 'no key twice in the iteration');
-      for (const [k, e] of model) {
-        assert.equal(ks.get(k), e);
-        assert.equal(seen.get(k), e);
+      const text = (e: Entry | undefined) => (e?.value as Buffer | undefined)?.toString();
+      for (const [k, v] of model) {
+        assert.equal(text(seen.get(k)), String(v));
+        assert.equal(text(ks.get(k)), String(v));
         assert.ok(ks.has(k));
       }
     }),
@@ -61,4 +60,19 @@ test('a dataset seals every database it holds, and new ones start sealed', () =>
   b.set('z', entry(3));
   assert.deepEqual([...a].map(([k]) => k).sort(), ['x', 'y']);
   assert.equal(ds.size, 3);
+});
+
+test('a string kept compact comes back as an entry that keeps what is done to it', () => {
+  const ks = new Keyspace();
+  ks.set('k', stringEntry(Buffer.from('hello'), undefined));
+  const e = ks.get('k')!;
+  assert.equal(e.type, 'string');
+  assert.equal((e.value as Buffer).toString(), 'hello');
+  e.expiresAt = 1234;
+  assert.equal(ks.get('k'), e, 'the entry made on first touch is the one kept');
+  assert.equal(ks.get('k')!.expiresAt, 1234);
+  ks.set('t', stringEntry(Buffer.from('x'), 99));
+  assert.equal(ks.get('t')!.expiresAt, 99, 'an expiry keeps the entry');
+  const [[, iterated]] = [...ks].filter(([k]) => k === 'k');
+  assert.equal((iterated!.value as Buffer).toString(), 'hello');
 });
