@@ -88,29 +88,25 @@ export interface Db {
   [Symbol.iterator](): IterableIterator<[string, Entry]>;
 }
 
-/** Keys added after a snapshot stay in one Map up to this many, then are split (see Keyspace). */
-const ADDED_SPLIT = 1 << 16;
-/** ... into this many Maps. */
-const ADDED_SHARDS = 16;
+/** Keys added after a snapshot go into this many Maps (see Keyspace). */
+const ADDED_SHARDS = 64;
 
 /**
  * One database of the mirror. The snapshot's keys go into one Map, which loads as fast as anything
- * in JavaScript. Keys added after the load go into a second Map, and once there are 65 536 of them,
- * into a ShardedMap of 16. Why: a Map rehashes its whole table when it fills, so a database growing
- * under the live stream would stop it for ~20 ms at 262 144 keys and ~270 ms at 2 million (Redis
- * rehashes incrementally; the real replica never pauses for it). Split in 16, a rebuild touches a
- * sixteenth of the added keys (~10 ms at 2 million added). Not split from the start: small tables
- * live in V8's young generation and are copied at every scavenge while they grow, so 16 or 64 small
- * Maps growing from nothing cost the live stream 20-60 % more scavenge time than one Map (measured
- * at 50 000 writes/s into an empty database); past 65 536 keys the parts are big enough to be
- * allocated outside it. The split itself moves 65 536 entries once (a few ms). The snapshot's Map
- * is only updated and deleted from after the load, so it never grows; mass deletion can still make
- * V8 shrink it (below a quarter of its capacity), a pause of the same kind that is rare. A key lives
- * in one of the two, never both.
+ * in JavaScript; keys added after the load go into a ShardedMap. Why: a Map rehashes its whole table
+ * when it fills, so a database growing under the live stream would stop it for ~20 ms at 262 144 keys
+ * and ~270 ms at 2 million (Redis rehashes incrementally; the real replica never pauses for it).
+ * Split in 64, no rebuild touches more than a 64th of the added keys. (Tried: one Map up to 65 536
+ * added keys, then 16 parts, moved at once or incrementally. Small tables live in V8's young
+ * generation, so either way some growth gets copied by scavenges, and the bench's p99 lag at 50 000
+ * writes/s was worse, 5-14 ms against ~2 ms, with the split landing in it.) The snapshot's Map is only
+ * updated and deleted from after the load, so it never grows; mass deletion can still make V8 shrink
+ * it (below a quarter of its capacity), a pause of the same kind that is rare. A key lives in one of
+ * the two, never both.
  */
 export class Keyspace implements Db {
   readonly #base = new Map<string, Slot>();
-  #added: Map<string, Slot> | ShardedMap<Slot> | null = null;
+  #added: ShardedMap<Slot> | null = null;
   #loading: boolean;
 
   /** @param loading true while a snapshot fills it: every key goes into the base Map. */
@@ -141,17 +137,8 @@ export class Keyspace implements Db {
 
   set(key: string, entry: Entry): this {
     const slot = compact(entry);
-    if (this.#loading || (this.#base.size > 0 && this.#base.has(key))) {
-      this.#base.set(key, slot);
-      return this;
-    }
-    const added = (this.#added ??= new Map<string, Slot>());
-    added.set(key, slot);
-    if (added.size >= ADDED_SPLIT && added instanceof Map) {
-      const parts = new ShardedMap<Slot>(ADDED_SHARDS);
-      for (const [k, v] of added) parts.set(k, v);
-      this.#added = parts;
-    }
+    if (this.#loading || (this.#base.size > 0 && this.#base.has(key))) this.#base.set(key, slot);
+    else (this.#added ??= new ShardedMap<Slot>(ADDED_SHARDS)).set(key, slot);
     return this;
   }
 
