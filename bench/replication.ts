@@ -1,5 +1,6 @@
 /**
  * `npm run bench -- replication [--quick] [--rounds N] [--json FILE] [replica|memory|sqlite|postgres ...]`
+ * (REDSTACK_BENCH_NODE_FLAGS and REDSTACK_BENCH_STALLS look inside our contenders: see child())
  *
  * One master loaded with the 2-million-key mixed dump of bench/rdb.ts (built once and cached under
  * bench/.cache/; `--quick`: its tenth), and four replicas of it, one after the other:
@@ -372,6 +373,17 @@ async function startOurs(who: Exclude<Who, 'replica'>, master: RedisServer): Pro
 /** The child side: one replica with one target, driven by the parent over IPC. */
 async function child(): Promise<void> {
   const reply = (m: FromChild) => process.send!(m);
+  // REDSTACK_BENCH_STALLS=MS: prints every event-loop stall of at least MS in this contender, timed
+  // like --trace-gc's lines (ms since the process started), to match stalls with collections.
+  const stallMs = Number(process.env.REDSTACK_BENCH_STALLS ?? 0);
+  if (stallMs > 0) {
+    let last = performance.now();
+    setInterval(() => {
+      const t = performance.now();
+      if (t - last >= stallMs) process.stderr.write(`stall at ${t.toFixed(0)} ms: ${(t - last).toFixed(1)} ms\n`);
+      last = t;
+    }, 1).unref();
+  }
   let replica: Replica | undefined;
   let target: TimedTarget | undefined;
   let cleanup = async () => {};
