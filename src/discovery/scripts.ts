@@ -118,30 +118,6 @@ local n = sweep(now)
 return {n, now, e, get_seq()}
 `;
 
-/**
- * No ARGV. A consistent snapshot: epoch ('' if the registry was never written), seq, Redis time, the
- * live nodes with deadlines, and their records. Read-only, so it also runs on a replica; nodes whose
- * deadline passed but were not swept yet are left out.
- */
-export const READ = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local e = redis.call('HGET', KEYS[3], 'epoch') or ''
-local seq = tonumber(redis.call('HGET', KEYS[3], 'seq') or '0')
-local flat = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. string.format('%d', now), '+inf', 'WITHSCORES')
-local ids = {}
-for i = 1, #flat, 2 do ids[#ids + 1] = flat[i] end
-local recs = {}
--- HMGET in chunks: unpack() has a limit on how many values it can spread.
-for i = 1, #ids, 1000 do
-  local chunk = {}
-  for j = i, math.min(i + 999, #ids) do chunk[#chunk + 1] = ids[j] end
-  local got = redis.call('HMGET', KEYS[2], unpack(chunk))
-  for _, v in ipairs(got) do recs[#recs + 1] = v or '' end
-end
-return {e, seq, now, flat, recs}
-`;
-
 export interface GridKeys {
   alive: string;
   nodes: string;
