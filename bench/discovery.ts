@@ -21,7 +21,8 @@
  *            per view and the max over views ("every view"), over several silent nodes
  *   SIGKILL  a real node in its own process is killed -> every view has dropped it
  *   load     top-level Redis commands per node per heartbeat interval in a quiet window (heartbeats,
- *            plus the few sweeps, snapshot reads and subscriber PINGs), Redis CPU and the workers' CPU
+ *            plus the few sweeps, snapshot reads (a MULTI block of 6) and subscriber PINGs), Redis CPU
+ *            and the workers' CPU; DISCOVERY_WINDOW_MS sets the window
  *
  * DISCOVERY_TRACE=1 prints every join's stages. DISCOVERY_PROF=DIR runs the workers with --cpu-prof.
  *
@@ -344,16 +345,19 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
     const cpu1 = await workerCpu();
     const delta = (name: string) => (after.calls[name] ?? 0) - (before.calls[name] ?? 0);
     const beats = (N * windowMs) / HB;
-    const topLevel = delta('evalsha') + delta('eval') + delta('ping') + delta('script|load');
+    // A snapshot read is one MULTI block: counted as its 6 commands (MULTI, TIME, HMGET, ZRANGE,
+    // HGETALL, EXEC). Commands that scripts run inside Redis are not top-level and not counted.
+    const topLevel = delta('evalsha') + delta('eval') + delta('ping') + delta('script|load') + 6 * delta('multi');
     const load = {
       evalshaPerSec: (delta('evalsha') + delta('eval')) / (windowMs / 1000),
       pingPerSec: delta('ping') / (windowMs / 1000),
+      readsPerSec: delta('multi') / (windowMs / 1000),
       commandsPerNodePerHeartbeat: topLevel / beats,
       redisCpuPercent: ((after.cpu - before.cpu) / (windowMs / 1000)) * 100,
       publishPerSec: delta('publish') / (windowMs / 1000),
       workersCpuPercent: ((cpu1 - cpu0) / 1000 / windowMs) * 100,
     };
-    console.log(`  load: ${load.evalshaPerSec.toFixed(0)} EVALSHA/s, ${load.pingPerSec.toFixed(1)} PING/s -> ${load.commandsPerNodePerHeartbeat.toFixed(3)} commands per node per heartbeat; Redis CPU ${load.redisCpuPercent.toFixed(1)}%, worker processes' CPU ${load.workersCpuPercent.toFixed(0)}% (of 100% per core)`);
+    console.log(`  load: ${load.evalshaPerSec.toFixed(0)} EVALSHA/s, ${load.pingPerSec.toFixed(1)} PING/s, ${load.readsPerSec.toFixed(1)} snapshot reads/s -> ${load.commandsPerNodePerHeartbeat.toFixed(3)} commands per node per heartbeat; Redis CPU ${load.redisCpuPercent.toFixed(1)}%, worker processes' CPU ${load.workersCpuPercent.toFixed(0)}% (of 100% per core)`);
 
     // Join: a new node, from the call to the moment the last of the N views and the last of the N
     // fan-out sockets has it.
