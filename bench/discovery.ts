@@ -26,8 +26,8 @@
  *
  * DISCOVERY_TRACE=1 prints every join's stages. DISCOVERY_PROF=DIR runs the workers with --cpu-prof.
  *
- * Peers: Serf and etcd are not installed here; their figures are the anchors measured earlier on this
- * project's machine with 20 members and are quoted, not re-run.
+ * Peers: the Serf and etcd columns quote the issue's anchors (20 members). Both run beside redstack,
+ * in one run with 20 members each, in bench/discovery-peers.ts (`npm run bench -- discovery-peers`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
@@ -475,7 +475,7 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
       sigkillToDropMs: killAll,
       load,
       peers: {
-        note: 'quoted anchors measured with 20 members; not re-run here (serf and etcd are not installed)',
+        note: "the issue's anchors, 20 members, quoted; bench/discovery-peers.ts runs both beside redstack",
         serfLan: { joinAllMs: '335-398', sigkillDetectP50Ms: 7600, sigkillDetectP99Ms: 8900 },
         etcd3sLease: { joinMs: 2, dropAfterLeaseExpiryMs: 424, shortestLeaseS: 2 },
       },
@@ -507,7 +507,7 @@ function table(r: {
 }): string {
   const k = r.sigkillToDropMs;
   return [
-    `| measure (${r.nodes} nodes) | redstack | target | Serf LAN (20 members, quoted) | etcd 3 s lease (20 members, quoted) |`,
+    `| measure (${r.nodes} nodes) | redstack | target | Serf LAN (20 members, issue's anchor) | etcd 3 s lease (20 members, issue's anchor) |`,
     '|---|---|---|---|---|',
     `| join visible to all views and fan-out sockets | p50 ${ms(r.joinToAllMs.p50)}, p99 ${ms(r.joinToAllMs.p99)}, max ${ms(r.joinToAllMs.max)} (${r.joinToAllMs.n} joins; last view p99 ${ms(r.joinToAllMs.lastView.p99)}, last socket p99 ${ms(r.joinToAllMs.lastFanoutSocket.p99)}) | < 50 ms p99 | 335-398 ms | 2 ms |`,
     `| dead node dropped by every view, after its TTL's end | p50 ${ms(r.ttlEndToDropMs.p50)}, p99 ${ms(r.ttlEndToDropMs.p99)} (per view p99 ${ms(r.ttlEndToDropMs.perView.p99)}) | < 250 ms p99 | n/a | 424 ms after nominal lease expiry |`,

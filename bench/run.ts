@@ -15,7 +15,7 @@ const { positionals, values } = parseArgs({
 });
 const part = positionals[0];
 if (!part || !existsSync(join(here, `${part}.ts`))) {
-  console.error('usage: npm run bench -- <part> [--json FILE] [--rounds N] [--quick]\nparts: client, client-faults, resp, rdb, replication, discovery, gateway');
+  console.error('usage: npm run bench -- <part> [--json FILE] [--rounds N] [--quick]\nparts: client, client-faults, resp, rdb, replication, discovery, discovery-peers, gateway');
   process.exit(2);
 }
 const mod = (await import(pathToFileURL(join(here, `${part}.ts`)).href)) as {
