@@ -14,6 +14,10 @@
  * has heard nothing at all meanwhile, a trailing message was lost and a snapshot is requested. So a
  * lost message costs at most about two heartbeats, and mere lag never triggers O(n) reads.
  *
+ * Suspicion. `missed-heartbeat`: the registry says the node is past its due time (it asked to be
+ * suspected after two missed heartbeats); it ends with an `alive` message (shown as an update without
+ * the flag) or with its leave. `link-down` and `registry-reset`: this view cannot vouch for the node.
+ *
  * Epochs. The registry records an epoch when first written. A snapshot with another epoch means Redis
  * lost the registry (restart without persistence): every node will re-register by itself within a
  * heartbeat, so nodes missing from that snapshot are marked suspect for their TTL instead of being
@@ -28,7 +32,7 @@ import type { Meta, NodeRecord } from './meta.js';
 import type { Snapshot, Stamp } from './registry.js';
 import { ShardedMap } from '../sharded-map.js';
 
-export type SuspectReason = 'link-down' | 'registry-reset';
+export type SuspectReason = 'missed-heartbeat' | 'link-down' | 'registry-reset';
 export type LeaveReason = 'left' | 'expired';
 
 export interface NodeInfo {
@@ -41,7 +45,7 @@ export interface NodeInfo {
   lastSeen: number;
   /** True for the grid's own node. */
   self: boolean;
-  /** Set while this view cannot vouch for the node (see SuspectReason). */
+  /** Set while the node missed a heartbeat, or this view cannot vouch for it (see SuspectReason). */
   suspect?: SuspectReason;
 }
 
@@ -71,7 +75,7 @@ interface Entry extends Provenance {
 }
 
 interface Message {
-  t: 'join' | 'update' | 'leave';
+  t: 'join' | 'update' | 'leave' | 'suspect' | 'alive';
   e: string;
   s: number;
   id: string;
@@ -164,6 +168,14 @@ export class Detector {
     const prov = { epoch: m.e, seq: m.s, gen: this.#gen };
     if (m.t === 'leave') this.#remove(m.id, m.why === 'left' ? 'left' : 'expired', prov);
     else if (m.t === 'join' || m.t === 'update') this.#upsert(m.id, toRecord(m.r), m.now, prov, recordText(s));
+    else if (m.t === 'suspect' || m.t === 'alive') {
+      const e = this.#entries.get(m.id);
+      if (!e) return;
+      e.epoch = prov.epoch;
+      e.seq = prov.seq;
+      e.gen = prov.gen;
+      this.#setLate(e, m.t === 'suspect');
+    }
   }
 
   // ---- input: snapshots and stamps ----------------------------------------------------------------
@@ -179,23 +191,29 @@ export class Detector {
     // allocation, so a big snapshot neither stalls the event loop nor feeds the garbage collector.
     const mark = ++this.#snapshots;
     const prov = { epoch: s.epoch, seq: s.seq, gen: this.#gen };
+    const suspects = s.suspects;
     for (const n of s.nodes) {
       const tomb = this.#tombs.get(n.id);
       const e = this.#entries.get(n.id);
       if (e) e.mark = mark;
       if (tomb && this.#newer(tomb, s)) continue;
       if (e && this.#newer(e, s)) continue;
-      if (e && n.raw !== undefined && n.raw === e.raw && e.info.suspect === undefined && e.graceUntil === undefined) {
+      const late = suspects !== undefined && suspects.size > 0 && suspects.has(n.id);
+      const vouched = e !== undefined && (e.info.suspect === undefined || e.info.suspect === 'missed-heartbeat');
+      if (e && vouched && n.raw !== undefined && n.raw === e.raw && e.graceUntil === undefined) {
         e.epoch = prov.epoch;
         e.seq = prov.seq;
         e.gen = prov.gen;
         const seen = n.deadline - e.ttl;
         if (seen > e.info.lastSeen) e.info.lastSeen = seen;
+        this.#setLate(e, late);
         continue;
       }
       const rec = n.record;
-      this.#upsert(n.id, rec, n.deadline - rec.ttl, prov, n.raw);
-      this.#entries.get(n.id)!.mark = mark;
+      this.#upsert(n.id, rec, n.deadline - rec.ttl, prov, n.raw, late);
+      const added = this.#entries.get(n.id)!;
+      added.mark = mark;
+      if (late) this.#setLate(added, true);
     }
     const now = this.#o.clock.now();
     const gone: Entry[] = [];
@@ -294,7 +312,8 @@ export class Detector {
     return p.epoch === s.epoch && p.gen === this.#gen && p.seq > s.seq;
   }
 
-  #upsert(id: string, rec: NodeRecord, lastSeen: number, prov: Provenance, raw: string | undefined): void {
+  /** `late`: the registry still lists the node as suspect, so a missed-heartbeat flag stays. */
+  #upsert(id: string, rec: NodeRecord, lastSeen: number, prov: Provenance, raw: string | undefined, late = false): void {
     this.#tombs.delete(id);
     const metaJson = JSON.stringify(rec.meta);
     const e = this.#entries.get(id);
@@ -306,7 +325,8 @@ export class Detector {
       return;
     }
     const previous = e.info;
-    const changed = metaJson !== e.metaJson || previous.suspect !== undefined;
+    const stillLate = late && previous.suspect === 'missed-heartbeat';
+    const changed = metaJson !== e.metaJson || (previous.suspect !== undefined && !stillLate);
     e.epoch = prov.epoch;
     e.seq = prov.seq;
     e.gen = prov.gen;
@@ -315,6 +335,7 @@ export class Detector {
     e.metaJson = metaJson;
     e.raw = raw;
     e.info = { id, meta: changed ? rec.meta : previous.meta, lastSeen: Math.max(lastSeen, previous.lastSeen), self: previous.self };
+    if (stillLate) e.info.suspect = 'missed-heartbeat';
     if (changed) this.#o.emit('update', e.info, previous);
   }
 
@@ -329,6 +350,19 @@ export class Detector {
   #markSuspect(e: Entry, reason: SuspectReason): void {
     e.info = { ...e.info, suspect: reason };
     this.#o.emit('suspect', e.info, reason);
+  }
+
+  /** The registry's word on a missed heartbeat: suspect it, or end that suspicion (an update). */
+  #setLate(e: Entry, late: boolean): void {
+    const was = e.info.suspect === 'missed-heartbeat';
+    if (late === was) return;
+    if (late) {
+      this.#markSuspect(e, 'missed-heartbeat');
+      return;
+    }
+    const previous = e.info;
+    e.info = { id: previous.id, meta: previous.meta, lastSeen: previous.lastSeen, self: previous.self };
+    this.#o.emit('update', e.info, previous);
   }
 }
 

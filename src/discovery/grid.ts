@@ -9,7 +9,8 @@
  *
  * Liveness is a deadline per node in a sorted set, computed from Redis's clock and pushed out by each
  * heartbeat (one EVALSHA, O(log n), no messages). A node that stops heartbeating is removed by the
- * next sweep after its deadline and every view hears a leave. After Redis restarts or fails over, the
+ * next sweep after its deadline and every view hears a leave; before that, once it has gone two
+ * heartbeat intervals without one, every view hears it as suspect. After Redis restarts or fails over, the
  * next heartbeat finds the node missing and registers it again, and 'ready' does so at once.
  */
 import { hostname } from 'node:os';
@@ -34,6 +35,12 @@ export interface GridOptions extends ViewOptions {
   version?: string;
   /** Leave the grid on SIGTERM, then let the signal take its course. Default true. */
   handleSignals?: boolean;
+  /**
+   * After this long without a heartbeat from this node, every view hears it as `suspect`
+   * ('missed-heartbeat'), until it beats again or its TTL ends. Default 2 * heartbeatMs; 0, or a value
+   * not below ttlMs, turns it off.
+   */
+  suspectAfterMs?: number;
 }
 
 const ID = /^[^\s\x00-\x1f]{1,256}$/;
@@ -43,6 +50,7 @@ export class Grid extends GridView {
   readonly #system: Meta;
   readonly #maxMetaBytes: number;
   readonly #health: GridOptions['health'];
+  readonly #suspectMs: number;
   #userMeta: Meta;
   #unhealthy = false;
   #record: string;
@@ -58,6 +66,9 @@ export class Grid extends GridView {
     this.id = id;
     this.#maxMetaBytes = o.maxMetaBytes ?? DEFAULT_MAX_META_BYTES;
     this.#health = o.health;
+    const suspectMs = o.suspectAfterMs ?? 2 * this.heartbeatMs;
+    if (!Number.isFinite(suspectMs) || suspectMs < 0) throw new DiscoveryError('ERR_DISCOVERY_OPTION', 'suspectAfterMs must be a number >= 0');
+    this.#suspectMs = suspectMs < this.ttlMs ? Math.round(suspectMs) : 0;
     const meta = o.meta ?? {};
     assertUserMeta(meta);
     this.#userMeta = { ...meta };
@@ -143,7 +154,7 @@ export class Grid extends GridView {
   #publish(): Promise<void> {
     const run = this.#writes.catch(() => undefined).then(async () => {
       if (this.closed) return;
-      const stamp = await this.registry.register(this.id, this.ttlMs, this.#record);
+      const stamp = await this.registry.register(this.id, this.ttlMs, this.#record, this.#suspectMs);
       this.detector.touch(this.id, stamp.now);
     });
     this.#writes = run;
@@ -157,7 +168,7 @@ export class Grid extends GridView {
   }
 
   protected override async register(): Promise<void> {
-    await this.registry.register(this.id, this.ttlMs, this.#record);
+    await this.registry.register(this.id, this.ttlMs, this.#record, this.#suspectMs);
     this.emit('registered');
   }
 
@@ -172,7 +183,7 @@ export class Grid extends GridView {
   protected override async beat(): Promise<void> {
     try {
       if (this.#health) await this.#checkHealth();
-      const st = await this.registry.heartbeat(this.id, this.ttlMs);
+      const st = await this.registry.heartbeat(this.id, this.ttlMs, this.#suspectMs);
       if (!st.present) {
         await this.#publish();
         this.emit('registered');

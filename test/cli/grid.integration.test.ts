@@ -44,6 +44,29 @@ test('grid list prints live nodes with metadata (table and --json), and never th
   }
 });
 
+test('grid list marks a node that missed its heartbeats as suspect (table and --json)', async () => {
+  const server = await RedisServer.start();
+  const { createClient } = await import('../../src/client/index.js');
+  const { Registry } = await import('../../src/discovery/index.js');
+  const redis = createClient({ port: server.port });
+  try {
+    const reg = new Registry(redis, 'quiet');
+    await reg.register('beating', 60_000, JSON.stringify({ ttl: 60_000, meta: {} }), 60_000);
+    await reg.register('quiet', 60_000, JSON.stringify({ ttl: 60_000, meta: {} }), 20);
+    await new Promise((r) => setTimeout(r, 50));
+    await reg.sweep(); // past its due time: published as suspect
+    const json = cli(['grid', 'list', '-n', 'quiet', '--json', '--redis', server.url]);
+    const rows = JSON.parse(json.stdout) as { id: string; suspect: boolean }[];
+    assert.deepEqual(rows.map((r) => [r.id, r.suspect]).sort(), [['beating', false], ['quiet', true]]);
+    const table = cli(['grid', 'list', '-n', 'quiet', '--redis', server.url]);
+    assert.match(table.stdout, /^quiet .* suspect\s+\{\}$/m);
+    assert.match(table.stdout, /^beating .* ok\s+\{\}$/m);
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+});
+
 test('grid watch prints present nodes, then joins, updates and leaves as they happen', async () => {
   const server = await RedisServer.start();
   const a = await joinGrid({ redis: server.url, namespace: 'w', id: 'a', handleSignals: false, heartbeatMs: 200, ttlMs: 600 });

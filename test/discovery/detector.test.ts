@@ -195,3 +195,48 @@ test('snapshots compare stored records: an unchanged node keeps its NodeInfo and
   d.snapshot({ epoch: 'E1', seq: 2, now: 0, nodes: [stored('b', 9500, { zone: 'z' })] });
   assert.deepEqual(events.slice(3), ['leave:a:expired']);
 });
+
+test('missed heartbeats: suspect and alive messages, and snapshots listing suspects, mark and clear the node once each', () => {
+  const { d, events } = setup();
+  d.snapshot(snap(2, ['me', 'a', 'b']));
+  events.length = 0;
+  d.message(msg('suspect', 'a', 3));
+  d.message(msg('suspect', 'a', 4)); // repeated: no second event
+  d.message(msg('suspect', 'ghost', 5)); // not in the view: ignored
+  assert.equal(d.get('a')!.suspect, 'missed-heartbeat');
+  assert.deepEqual(events, ['suspect:a:missed-heartbeat']);
+  // A snapshot that still lists it as suspect changes nothing; one taken before the message does not undo it.
+  d.snapshot({ ...snap(5, ['me', 'a', 'b']), suspects: new Set(['a']) });
+  d.snapshot(snap(2, ['me', 'a', 'b']));
+  assert.equal(d.get('a')!.suspect, 'missed-heartbeat');
+  assert.deepEqual(events, ['suspect:a:missed-heartbeat']);
+  d.message(msg('alive', 'a', 6));
+  assert.equal(d.get('a')!.suspect, undefined);
+  assert.deepEqual(events, ['suspect:a:missed-heartbeat', 'update:a']);
+  // A view that missed both messages converges from snapshots alone.
+  d.snapshot({ ...snap(8, ['me', 'a', 'b']), suspects: new Set(['b']) });
+  assert.equal(d.get('b')!.suspect, 'missed-heartbeat');
+  d.snapshot(snap(9, ['me', 'a', 'b']));
+  assert.equal(d.get('b')!.suspect, undefined);
+  assert.deepEqual(events.slice(2), ['suspect:b:missed-heartbeat', 'update:b']);
+  // A suspect node that leaves is gone; one that joins already suspect is reported as both.
+  d.message(msg('suspect', 'b', 10));
+  d.message(msg('leave', 'b', 11, 'E1', undefined, 'expired'));
+  assert.equal(d.get('b'), undefined);
+  d.snapshot({ ...snap(12, ['me', 'a', 'c']), suspects: new Set(['c']) });
+  assert.deepEqual(events.slice(4), ['suspect:b:missed-heartbeat', 'leave:b:expired', 'join:c', 'suspect:c:missed-heartbeat']);
+});
+
+test('a node suspected for a lost link is not cleared by an alive message for another reason', () => {
+  const { d, clock, events } = setup();
+  d.snapshot(snap(2, ['me', 'a']));
+  d.linkDown('main');
+  clock.advance(3000);
+  d.tick();
+  assert.equal(d.get('a')!.suspect, 'link-down');
+  d.message(msg('alive', 'a', 3));
+  assert.equal(d.get('a')!.suspect, 'link-down');
+  d.message(msg('suspect', 'a', 4));
+  assert.equal(d.get('a')!.suspect, 'missed-heartbeat');
+  assert.deepEqual(events.slice(2), ['suspect:a:link-down', 'suspect:a:missed-heartbeat']);
+});

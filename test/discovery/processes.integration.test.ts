@@ -76,7 +76,7 @@ test('processes see each other with metadata within 100 ms; kill, SIGTERM and le
     }
   });
 
-  await t.test('SIGKILL: reported as left by all others within ttlMs + heartbeatMs', async () => {
+  await t.test('SIGKILL: suspected after two missed heartbeats, then reported as left by all others within ttlMs + heartbeatMs', async () => {
     const victim = nodes.find((p) => p.id === 'n2')!;
     const t0 = wallNow();
     victim.kill('SIGKILL');
@@ -84,6 +84,10 @@ test('processes see each other with metadata within 100 ms; kill, SIGTERM and le
       const l = await p.waitFor((x) => x.ev === 'leave' && x.id === 'n2', TTL + HB + 2_000, 'leave of n2');
       assert.equal(l.reason, 'expired');
       assert.ok(l.t - t0 <= TTL + HB, `${p.id} saw the kill after ${(l.t - t0).toFixed(0)} ms (limit ${TTL + HB})`);
+      const s = p.lines.find((x) => x.ev === 'suspect' && x.id === 'n2');
+      assert.ok(s, `${p.id} never heard n2 suspected`);
+      assert.equal(s.reason, 'missed-heartbeat');
+      assert.ok(s.t < l.t, 'suspect comes before the leave');
     }
   });
 
@@ -114,7 +118,53 @@ test('processes see each other with metadata within 100 ms; kill, SIGTERM and le
       p.send('nodes');
       const v = await p.waitFor((x) => x.ev === 'nodes' && x.t > t0, 2_000, 'nodes');
       assert.deepEqual(v.nodes!.map((n) => n.id).sort(), ['n1', 'n5']);
-      assert.equal(p.lines.filter((x) => x.ev === 'suspect').length, 0);
+      // Only the SIGKILLed node was ever suspected (it missed heartbeats); no one else was.
+      assert.deepEqual([...new Set(p.lines.filter((x) => x.ev === 'suspect').map((x) => x.id))], ['n2']);
     }
   });
+});
+
+test('a stopped process is suspected after two missed heartbeats, and heard alive again when it resumes (no leave)', async () => {
+  const { joinGrid } = await import('../../src/discovery/index.js');
+  const observer = await joinGrid({ redis: server.url, namespace: 'stop', id: 'observer', heartbeatMs: HB, ttlMs: 5_000, handleSignals: false });
+  const events: { ev: string; id: string; reason?: string; suspect?: string; t: number }[] = [];
+  observer.on('suspect', (n, reason) => events.push({ ev: 'suspect', id: n.id, reason, t: wallNow() }));
+  observer.on('update', (n) => events.push({ ev: 'update', id: n.id, suspect: n.suspect, t: wallNow() }));
+  observer.on('leave', (n, reason) => events.push({ ev: 'leave', id: n.id, reason, t: wallNow() }));
+  const until = async (pred: () => boolean, ms: number, what: string) => {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const p = new NodeProcess('sleeper', { url: server.url, namespace: 'stop', heartbeatMs: HB, ttlMs: 5_000, autoJoin: true });
+  procs.push(p);
+  try {
+    await p.waitFor((l) => l.ev === 'ready', 20_000, 'ready');
+    await until(() => observer.nodes().some((n) => n.id === 'sleeper'), 2_000, 'the observer to see sleeper');
+    const t0 = wallNow();
+    p.kill('SIGSTOP');
+    await until(() => events.some((e) => e.ev === 'suspect' && e.id === 'sleeper'), 3_000, 'suspect');
+    const s = events.find((e) => e.ev === 'suspect')!;
+    assert.equal(s.reason, 'missed-heartbeat');
+    // Suspected no sooner than two heartbeat intervals after the last beat, which was at most one before the stop.
+    assert.ok(s.t - t0 >= HB, `suspected ${(s.t - t0).toFixed(0)} ms after the stop`);
+    assert.equal(observer.nodes().find((n) => n.id === 'sleeper')?.suspect, 'missed-heartbeat');
+    // A view that joins now, too late for the message, has it from its first snapshot.
+    const late = await joinGrid({ redis: server.url, namespace: 'stop', id: 'late', heartbeatMs: HB, ttlMs: 5_000, handleSignals: false });
+    assert.equal(late.nodes().find((n) => n.id === 'sleeper')?.suspect, 'missed-heartbeat');
+    await late.leave();
+    p.kill('SIGCONT');
+    await until(() => events.some((e) => e.ev === 'update' && e.id === 'sleeper' && e.suspect === undefined), 3_000, 'alive again');
+    assert.equal(observer.nodes().find((n) => n.id === 'sleeper')?.suspect, undefined);
+    // A reconciliation agrees: the registry no longer lists it as suspect.
+    await observer.refresh();
+    assert.equal(observer.nodes().find((n) => n.id === 'sleeper')?.suspect, undefined);
+    assert.deepEqual(events.filter((e) => e.ev === 'leave').map((e) => e.id), ['late']);
+    assert.equal(events.filter((e) => e.ev === 'suspect').length, 1);
+  } finally {
+    p.kill('SIGCONT');
+    await observer.leave();
+  }
 });

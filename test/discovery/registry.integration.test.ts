@@ -1,7 +1,7 @@
 /**
  * Registry.read() against a real server: the same snapshot through RESP2 and RESP3 clients (ZRANGE
- * WITHSCORES and HGETALL reply in different shapes), nodes past their deadline but not swept yet left
- * out, and an empty registry.
+ * WITHSCORES, HGETALL and SMEMBERS reply in different shapes), nodes past their deadline but not swept
+ * yet left out, suspects listed until they beat again, and an empty registry.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,6 +42,16 @@ test('read() gives one snapshot through RESP2 and RESP3, without expired nodes',
       a.nodes.map((n) => [n.id, n.deadline]),
       b.nodes.map((n) => [n.id, n.deadline]),
     );
+    assert.equal(a.suspects?.size, 0);
+
+    // A node past its due time (suspectMs) is listed as suspect, in both protocols (SMEMBERS: an
+    // array in RESP2, a set in RESP3), until it beats again.
+    await r2.register('node-1', 60_000, rec(1), 20);
+    await sleep(40);
+    await r2.sweep();
+    for (const s of [await r2.read(), await r3.read()]) assert.deepEqual([...(s.suspects ?? [])], ['node-1']);
+    await r2.heartbeat('node-1', 60_000, 60_000);
+    for (const s of [await r2.read(), await r3.read()]) assert.equal(s.suspects?.size, 0);
   } finally {
     await c2.quit();
     await c3.quit();

@@ -33,11 +33,14 @@ export async function run(parsed: Parsed): Promise<number> {
 }
 
 function toJson(snap: Snapshot): string {
-  const rows = snap.nodes.map((n) => ({ id: n.id, meta: n.record.meta, lastSeen: n.deadline - n.record.ttl, expiresInMs: n.deadline - snap.now }));
+  const rows = snap.nodes.map((n) => ({ id: n.id, meta: n.record.meta, lastSeen: n.deadline - n.record.ttl, expiresInMs: n.deadline - snap.now, suspect: snap.suspects?.has(n.id) === true }));
   return JSON.stringify(rows, null, 2) + '\n';
 }
 
-/** One row per node: id, host, pid, age, last heartbeat, health, then the caller's metadata as JSON. */
+/**
+ * One row per node: id, host, pid, age, last heartbeat, health (unhealthy by its own check, suspect
+ * when it missed heartbeats), then the caller's metadata as JSON.
+ */
 export function toTable(snap: Snapshot, ns: string): string {
   if (snap.nodes.length === 0) return `no live nodes in namespace '${ns}'\n`;
   const head = ['ID', 'HOST', 'PID', 'VERSION', 'UP', 'SEEN', 'HEALTH', 'META'];
@@ -54,7 +57,7 @@ export function toTable(snap: Snapshot, ns: string): string {
         String(m.version ?? ''),
         Number.isFinite(started) ? duration(snap.now - started) : '',
         `${duration(snap.now - (n.deadline - n.record.ttl))} ago`,
-        m.unhealthy === true ? 'unhealthy' : 'ok',
+        [m.unhealthy === true ? 'unhealthy' : '', snap.suspects?.has(n.id) ? 'suspect' : ''].filter(Boolean).join(',') || 'ok',
         JSON.stringify(user),
       ];
     })
