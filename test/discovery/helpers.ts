@@ -14,7 +14,7 @@ export interface Line {
   id?: string;
   meta?: Record<string, unknown>;
   reason?: string;
-  nodes?: { id: string; meta: Record<string, unknown> }[];
+  nodes?: { id: string; meta: Record<string, unknown>; suspect?: string | null }[];
   [k: string]: unknown;
 }
 
