@@ -30,7 +30,7 @@
 import type { Clock } from '../clock.js';
 import type { Meta, NodeRecord } from './meta.js';
 import type { Snapshot, Stamp } from './registry.js';
-import { ShardedMap } from '../sharded-map.js';
+import { ShardedMap } from './sharded-map.js';
 
 export type SuspectReason = 'missed-heartbeat' | 'link-down' | 'registry-reset';
 export type LeaveReason = 'left' | 'expired';

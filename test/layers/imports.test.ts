@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const SRC = resolve('src');
 const LEVEL: Record<string, number> = {
-  '': 0, // src/errors.ts, src/clock.ts, src/sharded-map.ts: shared by every layer
+  '': 0, // src/errors.ts, src/clock.ts: shared by every layer
   resp: 1,
   client: 2,
   rdb: 2,

@@ -1,5 +1,5 @@
 /**
- * The mirror's Keyspace (snapshot keys in one Map, keys added later in a ShardedMap) behaves as one
+ * The mirror's Keyspace (snapshot keys in one Map, keys added later in a ByteKeyMap, off the V8 heap) behaves as one
  * Map through a load, the seal, and any mix of sets, deletes and clears afterwards.
  */
 import { test } from 'node:test';

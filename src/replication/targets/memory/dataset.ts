@@ -7,7 +7,7 @@
  * values stay Buffers (they can be up to 512 MB, beyond V8's string limit, and SETRANGE/APPEND edit
  * them).
  */
-import { ShardedMap } from '../../../sharded-map.js';
+import { ByteKeyMap } from './byte-key-map.js';
 import { ZSet } from './zset.js';
 import type { StreamData } from './stream-data.js';
 
@@ -88,25 +88,22 @@ export interface Db {
   [Symbol.iterator](): IterableIterator<[string, Entry]>;
 }
 
-/** Keys added after a snapshot go into this many Maps (see Keyspace). */
-const ADDED_SHARDS = 64;
-
 /**
  * One database of the mirror. The snapshot's keys go into one Map, which loads as fast as anything
- * in JavaScript; keys added after the load go into a ShardedMap. Why: a Map rehashes its whole table
- * when it fills, so a database growing under the live stream would stop it for ~20 ms at 262 144 keys
- * and ~270 ms at 2 million (Redis rehashes incrementally; the real replica never pauses for it).
- * Split in 64, no rebuild touches more than a 64th of the added keys. (Tried: one Map up to 65 536
- * added keys, then 16 parts, moved at once or incrementally. Small tables live in V8's young
- * generation, so either way some growth gets copied by scavenges, and the bench's p99 lag at 50 000
- * writes/s was worse, 5-14 ms against ~2 ms, with the split landing in it.) The snapshot's Map is only
- * updated and deleted from after the load, so it never grows; mass deletion can still make V8 shrink
- * it (below a quarter of its capacity), a pause of the same kind that is rare. A key lives in one of
- * the two, never both.
+ * in JavaScript; keys added after the load go into a ByteKeyMap, which keeps their bytes off the V8
+ * heap. Why: under the live stream every new key kept as a string, with the Map tables growing
+ * around it, is copied twice by the young-generation collector, and those scavenges were the mirror's
+ * lag tail (3-7 ms stops every ~0.3 s at 50 000 writes/s); a Map also rehashes its whole table when
+ * it fills (~20 ms at 262 144 keys, ~270 ms at 2 million), where Redis rehashes incrementally. The
+ * ByteKeyMap's table is rebuilt from stored hashes, a few ms at a million keys. (Before it: 64 Maps
+ * by hash, which bounded the rehash but not the copying.) The snapshot's Map is only updated and
+ * deleted from after the load, so it never grows; mass deletion can still make V8 shrink it (below a
+ * quarter of its capacity), a pause of the same kind that is rare. A key lives in one of the two,
+ * never both.
  */
 export class Keyspace implements Db {
   readonly #base = new Map<string, Slot>();
-  #added: ShardedMap<Slot> | null = null;
+  #added: ByteKeyMap<Slot> | null = null;
   #loading: boolean;
 
   /** @param loading true while a snapshot fills it: every key goes into the base Map. */
@@ -138,7 +135,7 @@ export class Keyspace implements Db {
   set(key: string, entry: Entry): this {
     const slot = compact(entry);
     if (this.#loading || (this.#base.size > 0 && this.#base.has(key))) this.#base.set(key, slot);
-    else (this.#added ??= new ShardedMap<Slot>(ADDED_SHARDS)).set(key, slot);
+    else (this.#added ??= new ByteKeyMap<Slot>()).set(key, slot);
     return this;
   }
 

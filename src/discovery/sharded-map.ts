@@ -7,8 +7,8 @@
  * entries, and different keys fill different parts, so the rebuilds come at different times. The
  * total work is the same; every lookup costs a string hash more (~40 ns for a 20-byte key).
  *
- * Users: the discovery view's node table (grids whose ids churn, where every view in a process
- * rebuilt on the same join) and the memory mirror's keys added after a snapshot.
+ * User: the view's node table (grids whose ids churn, where every view in a process rebuilt on the
+ * same join). (The memory mirror used it for keys added after a snapshot, until byte-key-map.ts.)
  */
 export class ShardedMap<V> {
   readonly #shards: Map<string, V>[];

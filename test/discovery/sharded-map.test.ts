@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ShardedMap } from '../src/sharded-map.js';
+import { ShardedMap } from '../../src/discovery/sharded-map.js';
 
 test('any sequence of set / delete / clear leaves the same contents as a Map', () => {
   const op = fc.oneof(

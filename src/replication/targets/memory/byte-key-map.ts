@@ -1,0 +1,278 @@
+/**
+ * A map from binary strings (every character below 256: the mirror's keys are bytes read as latin1)
+ * to values, that keeps its keys outside the V8 heap.
+ *
+ * Why: a key written by the live stream and kept in a Map is a string that V8's young-generation
+ * collector copies twice on its way to the old generation, together with the Map tables that grow with
+ * it. At 50 000 writes/s that is most of what a scavenge copies, and the scavenges are what the
+ * mirror's lag tail is made of (bench/RESULTS.md). Here a key's bytes go into large Buffers, its place
+ * into typed arrays and its value into a preallocated page of a JavaScript array; the string a caller
+ * looked it up with dies young, and growing the map never copies an object.
+ *
+ * Layout: slots (hash, place, length, value) in pages of PAGE slots that are never moved; an
+ * open-addressing table (linear probing, at most half full) of slot numbers; key bytes appended to
+ * 1 MB chunks. The table is rebuilt from the stored hashes when it fills (no key is read or hashed
+ * again: ~5 ns a key). Deleted keys leave their bytes behind; once they outweigh the live ones the
+ * chunks are rewritten.
+ *
+ * The pages are plain arrays of small integers, on the heap but in its large-object space: nothing in
+ * them is a pointer, so they cost the collectors nothing per write. Typed arrays would be external
+ * memory, and V8 starts marking the whole heap (a 2-million-key mirror: ~0.5 GB, steps of up to 36 ms)
+ * each time external memory grows by 64 MB: measured, at 100 000 writes/s. Only the key bytes (about
+ * their length per key) and the table (10-20 bytes per key) are external.
+ */
+const PAGE_BITS = 14;
+const PAGE = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE - 1;
+const CHUNK = 1 << 20;
+const EMPTY = 0;
+const DELETED = -1;
+
+export class ByteKeyMap<V> {
+  /** Slot number + 1; EMPTY or DELETED. */
+  #table = new Int32Array(64);
+  #mask = 63;
+  /** Table cells not EMPTY (live and DELETED). */
+  #filled = 0;
+  #size = 0;
+
+  // Slots, by page.
+  #hashes: number[][] = [];
+  /** Chunk number * CHUNK + offset of the key's bytes. */
+  #places: number[][] = [];
+  /** Key length; -1 for a free slot. */
+  #lengths: number[][] = [];
+  #values: (V | undefined)[][] = [];
+  #slots = 0;
+  #free: number[] = [];
+
+  // Key bytes.
+  #chunks: Buffer[] = [];
+  /** The chunk being filled and its fill level. */
+  #current = -1;
+  #fill = CHUNK;
+  #liveBytes = 0;
+  #deadBytes = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get(key: string): V | undefined {
+    const i = this.#find(key, hashOf(key));
+    if (i < 0) return undefined;
+    const s = this.#table[i]! - 1;
+    return this.#values[s >>> PAGE_BITS]![s & PAGE_MASK];
+  }
+
+  has(key: string): boolean {
+    return this.#find(key, hashOf(key)) >= 0;
+  }
+
+  set(key: string, value: V): this {
+    const h = hashOf(key);
+    const i = this.#find(key, h);
+    if (i >= 0) {
+      const s = this.#table[i]! - 1;
+      this.#values[s >>> PAGE_BITS]![s & PAGE_MASK] = value;
+      return this;
+    }
+    if (!isBinary(key)) throw new RangeError('ByteKeyMap keys are binary strings (every character below 256)');
+    if ((this.#filled + 1) * 2 > this.#table.length) this.#rebuildTable(this.#size + 1);
+    const s = this.#newSlot(key, h, value);
+    let j = h & this.#mask;
+    for (;;) {
+      const t = this.#table[j]!;
+      if (t === EMPTY || t === DELETED) {
+        if (t === EMPTY) this.#filled++;
+        this.#table[j] = s + 1;
+        break;
+      }
+      j = (j + 1) & this.#mask;
+    }
+    this.#size++;
+    return this;
+  }
+
+  delete(key: string): boolean {
+    const i = this.#find(key, hashOf(key));
+    if (i < 0) return false;
+    const s = this.#table[i]! - 1;
+    this.#table[i] = DELETED;
+    const p = s >>> PAGE_BITS;
+    const o = s & PAGE_MASK;
+    this.#deadBytes += this.#lengths[p]![o]!;
+    this.#liveBytes -= this.#lengths[p]![o]!;
+    this.#lengths[p]![o] = -1;
+    this.#values[p]![o] = undefined;
+    this.#free.push(s);
+    this.#size--;
+    if (this.#deadBytes > 4 * CHUNK && this.#deadBytes > this.#liveBytes) this.#compact();
+    return true;
+  }
+
+  clear(): void {
+    this.#table = new Int32Array(64);
+    this.#mask = 63;
+    this.#filled = 0;
+    this.#size = 0;
+    this.#hashes = [];
+    this.#places = [];
+    this.#lengths = [];
+    this.#values = [];
+    this.#slots = 0;
+    this.#free = [];
+    this.#chunks = [];
+    this.#current = -1;
+    this.#fill = CHUNK;
+    this.#liveBytes = 0;
+    this.#deadBytes = 0;
+  }
+
+  /** In slot order; a key set during the walk may or may not be visited, one deleted is not. */
+  *entries(): IterableIterator<[string, V]> {
+    for (let s = 0; s < this.#slots; s++) {
+      const p = s >>> PAGE_BITS;
+      const o = s & PAGE_MASK;
+      if (this.#lengths[p]![o]! < 0) continue;
+      yield [this.#keyAt(s), this.#values[p]![o] as V];
+    }
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, V]> {
+    return this.entries();
+  }
+
+  /** Key bytes held, live and left behind by deletes (diagnostics and tests). */
+  get bytes(): { live: number; dead: number; chunks: number } {
+    return { live: this.#liveBytes, dead: this.#deadBytes, chunks: this.#chunks.length };
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  /** The table cell holding `key`, or -1. */
+  #find(key: string, h: number): number {
+    const table = this.#table;
+    const mask = this.#mask;
+    let i = h & mask;
+    for (;;) {
+      const t = table[i]!;
+      if (t === EMPTY) return -1;
+      if (t !== DELETED) {
+        const s = t - 1;
+        const p = s >>> PAGE_BITS;
+        const o = s & PAGE_MASK;
+        if (this.#hashes[p]![o] === h && this.#lengths[p]![o] === key.length && this.#equals(p, o, key)) return i;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  #equals(p: number, o: number, key: string): boolean {
+    const place = this.#places[p]![o]!;
+    const buf = this.#chunks[Math.floor(place / CHUNK)]!;
+    const at = place % CHUNK;
+    for (let i = 0; i < key.length; i++) if (buf[at + i] !== key.charCodeAt(i)) return false;
+    return true;
+  }
+
+  #keyAt(s: number): string {
+    const p = s >>> PAGE_BITS;
+    const o = s & PAGE_MASK;
+    const place = this.#places[p]![o]!;
+    const at = place % CHUNK;
+    return this.#chunks[Math.floor(place / CHUNK)]!.toString('latin1', at, at + this.#lengths[p]![o]!);
+  }
+
+  #newSlot(key: string, h: number, value: V): number {
+    const s = this.#free.length > 0 ? this.#free.pop()! : this.#slots++;
+    const p = s >>> PAGE_BITS;
+    const o = s & PAGE_MASK;
+    if (p === this.#hashes.length) {
+      this.#hashes.push(new Array<number>(PAGE).fill(0));
+      this.#places.push(new Array<number>(PAGE).fill(0));
+      this.#lengths.push(new Array<number>(PAGE).fill(-1));
+      this.#values.push(new Array<V | undefined>(PAGE).fill(undefined));
+    }
+    this.#hashes[p]![o] = h;
+    this.#values[p]![o] = value;
+    this.#store(p, o, key);
+    return s;
+  }
+
+  /** Appends the key's bytes to the arena and records where they are. */
+  #store(p: number, o: number, key: string): void {
+    const n = key.length;
+    let chunk: number;
+    let at: number;
+    if (n > CHUNK / 4) {
+      // A big key gets a buffer of its own (its offset is 0, so its place is its chunk number times
+      // CHUNK whatever its size), so the chunk being filled is not cut short.
+      chunk = this.#chunks.push(Buffer.allocUnsafeSlow(n)) - 1;
+      at = 0;
+    } else {
+      if (this.#current < 0 || this.#fill + n > CHUNK) {
+        this.#current = this.#chunks.push(Buffer.allocUnsafeSlow(CHUNK)) - 1;
+        this.#fill = 0;
+      }
+      chunk = this.#current;
+      at = this.#fill;
+      this.#fill += n;
+    }
+    this.#chunks[chunk]!.write(key, at, n, 'latin1');
+    this.#places[p]![o] = chunk * CHUNK + at;
+    this.#lengths[p]![o] = n;
+    this.#liveBytes += n;
+  }
+
+  /** A table for `live` keys 20-40 % full, from the stored hashes (DELETED cells dropped). */
+  #rebuildTable(live: number): void {
+    let cap = 64;
+    while (cap < live * 2.5) cap *= 2;
+    const table = new Int32Array(cap);
+    const mask = cap - 1;
+    const old = this.#table;
+    for (let i = 0; i < old.length; i++) {
+      const t = old[i]!;
+      if (t === EMPTY || t === DELETED) continue;
+      const s = t - 1;
+      let j = this.#hashes[s >>> PAGE_BITS]![s & PAGE_MASK]! & mask;
+      while (table[j] !== EMPTY) j = (j + 1) & mask;
+      table[j] = t;
+    }
+    this.#table = table;
+    this.#mask = mask;
+    this.#filled = this.#size;
+  }
+
+  /** Rewrites the live keys into fresh chunks, leaving the deleted keys' bytes behind. */
+  #compact(): void {
+    const old = this.#chunks;
+    this.#chunks = [];
+    this.#current = -1;
+    this.#fill = CHUNK;
+    this.#liveBytes = 0;
+    this.#deadBytes = 0;
+    for (let s = 0; s < this.#slots; s++) {
+      const p = s >>> PAGE_BITS;
+      const o = s & PAGE_MASK;
+      const n = this.#lengths[p]![o]!;
+      if (n < 0) continue;
+      const place = this.#places[p]![o]!;
+      const at = place % CHUNK;
+      this.#store(p, o, old[Math.floor(place / CHUNK)]!.toString('latin1', at, at + n));
+    }
+  }
+}
+
+/** FNV-1a over the characters, folded to 30 bits (a small integer wherever it is kept). */
+function hashOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h ^ (h >>> 15)) & 0x3fffffff;
+}
+
+function isBinary(key: string): boolean {
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0xff) return false;
+  return true;
+}
