@@ -3,35 +3,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ShardedMap } from '../../src/discovery/sharded-map.js';
+import { assertSameAsMap, mapOp, runOps } from '../support/map-model.js';
 
-test('any sequence of set / delete / clear leaves the same contents as a Map', () => {
-  const op = fc.oneof(
-    fc.record({ k: fc.constant('set' as const), key: fc.string({ maxLength: 6 }), v: fc.integer() }),
-    fc.record({ k: fc.constant('delete' as const), key: fc.string({ maxLength: 6 }) }),
-    fc.record({ k: fc.constant('clear' as const) }),
-  );
+test('any sequence of set / delete / get / clear leaves the same contents as a Map', () => {
   fc.assert(
-    fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+    fc.property(fc.array(mapOp(fc.string({ maxLength: 6 })), { maxLength: 300 }), (ops) => {
       const model = new Map<string, number>();
       const m = new ShardedMap<number>(16);
-      for (const o of ops) {
-        if (o.k === 'set') {
-          model.set(o.key, o.v);
-          m.set(o.key, o.v);
-        } else if (o.k === 'delete') {
-          assert.equal(m.delete(o.key), model.delete(o.key));
-        } else {
-          model.clear();
-          m.clear();
-        }
-        assert.equal(m.size, model.size);
-      }
-      const byKey = (a: [string, number], b: [string, number]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
-      assert.deepEqual([...m].sort(byKey), [...model].sort(byKey));
-      for (const [key, v] of model) {
-        assert.equal(m.get(key), v);
-        assert.ok(m.has(key));
-      }
+      runOps(m, model, ops);
+      assertSameAsMap(m, model);
       const values: number[] = [];
       m.forEachValue((v) => values.push(v));
       assert.deepEqual(values.sort(), [...model.values()].sort());

@@ -7,49 +7,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ByteKeyMap } from '../../src/replication/targets/memory/byte-key-map.js';
+import { assertSameAsMap, mapOp, runOps } from '../support/map-model.js';
 
 const binaryKey = fc.oneof(
   fc.string({ unit: fc.constantFrom('a', 'b', '\x00', '\xff', 'é'), maxLength: 5 }),
   fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString('latin1')),
 );
 
-function sameAsModel(m: ByteKeyMap<number>, model: Map<string, number>): void {
-  assert.equal(m.size, model.size);
-  const byKey = (a: [string, number], b: [string, number]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
-  assert.deepEqual([...m].sort(byKey), [...model].sort(byKey));
-  for (const [key, v] of model) {
-    assert.equal(m.get(key), v);
-    assert.ok(m.has(key));
-  }
-}
-
-test('any sequence of set / delete / clear leaves the same contents as a Map', () => {
-  const op = fc.oneof(
-    { weight: 5, arbitrary: fc.record({ k: fc.constant('set' as const), key: binaryKey, v: fc.integer() }) },
-    { weight: 3, arbitrary: fc.record({ k: fc.constant('delete' as const), key: binaryKey }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant('get' as const), key: binaryKey }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant('clear' as const) }) },
-  );
+test('any sequence of set / delete / get / clear leaves the same contents as a Map', () => {
   fc.assert(
-    fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+    fc.property(fc.array(mapOp(binaryKey), { maxLength: 400 }), (ops) => {
       const model = new Map<string, number>();
       const m = new ByteKeyMap<number>();
-      for (const o of ops) {
-        if (o.k === 'set') {
-          model.set(o.key, o.v);
-          m.set(o.key, o.v);
-        } else if (o.k === 'delete') {
-          assert.equal(m.delete(o.key), model.delete(o.key));
-        } else if (o.k === 'get') {
-          assert.equal(m.get(o.key), model.get(o.key));
-          assert.equal(m.has(o.key), model.has(o.key));
-        } else {
-          model.clear();
-          m.clear();
-        }
-        assert.equal(m.size, model.size);
-      }
-      sameAsModel(m, model);
+      runOps(m, model, ops);
+      assertSameAsMap(m, model);
     }),
     { numRuns: 300 },
   );
@@ -63,7 +34,7 @@ test('many keys: table rebuilds, several slot pages, slots reused after deletes,
     m.set(key(i), i);
     model.set(key(i), i);
   }
-  sameAsModel(m, model);
+  assertSameAsMap(m, model);
   const before = m.bytes;
   assert.ok(before.chunks >= 2, 'several chunks of key bytes');
   // Delete most of them: the dead bytes outweigh the live ones and the chunks are rewritten.
@@ -72,7 +43,7 @@ test('many keys: table rebuilds, several slot pages, slots reused after deletes,
     assert.ok(m.delete(key(i)));
     model.delete(key(i));
   }
-  sameAsModel(m, model);
+  assertSameAsMap(m, model);
   assert.ok(m.bytes.live < before.live / 5);
   assert.ok(m.bytes.dead < m.bytes.live + 4 * (1 << 20) + 1, `compacted: ${JSON.stringify(m.bytes)}`);
   // Freed slots are used again, and the map still agrees.
@@ -80,7 +51,7 @@ test('many keys: table rebuilds, several slot pages, slots reused after deletes,
     m.set(`again:${i}`, -i);
     model.set(`again:${i}`, -i);
   }
-  sameAsModel(m, model);
+  assertSameAsMap(m, model);
 });
 
 test('keys of any length, big ones in buffers of their own; deleting during a walk', () => {

@@ -122,11 +122,7 @@ export class ByteKeyMap<V> {
     this.#values = [];
     this.#slots = 0;
     this.#free = [];
-    this.#chunks = [];
-    this.#current = -1;
-    this.#fill = CHUNK;
-    this.#liveBytes = 0;
-    this.#deadBytes = 0;
+    this.#resetArena();
   }
 
   /** In slot order; a key set during the walk may or may not be visited, one deleted is not. */
@@ -245,14 +241,18 @@ export class ByteKeyMap<V> {
     this.#filled = this.#size;
   }
 
-  /** Rewrites the live keys into fresh chunks, leaving the deleted keys' bytes behind. */
-  #compact(): void {
-    const old = this.#chunks;
+  #resetArena(): void {
     this.#chunks = [];
     this.#current = -1;
     this.#fill = CHUNK;
     this.#liveBytes = 0;
     this.#deadBytes = 0;
+  }
+
+  /** Rewrites the live keys into fresh chunks, leaving the deleted keys' bytes behind. */
+  #compact(): void {
+    const old = this.#chunks;
+    this.#resetArena();
     for (let s = 0; s < this.#slots; s++) {
       const p = s >>> PAGE_BITS;
       const o = s & PAGE_MASK;
