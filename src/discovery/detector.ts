@@ -171,9 +171,7 @@ export class Detector {
     else if (m.t === 'suspect' || m.t === 'alive') {
       const e = this.#entries.get(m.id);
       if (!e) return;
-      e.epoch = prov.epoch;
-      e.seq = prov.seq;
-      e.gen = prov.gen;
+      stamp(e, prov);
       this.#setLate(e, m.t === 'suspect');
     }
   }
@@ -201,9 +199,7 @@ export class Detector {
       const late = suspects !== undefined && suspects.size > 0 && suspects.has(n.id);
       const vouched = e !== undefined && (e.info.suspect === undefined || e.info.suspect === 'missed-heartbeat');
       if (e && vouched && n.raw !== undefined && n.raw === e.raw && e.graceUntil === undefined) {
-        e.epoch = prov.epoch;
-        e.seq = prov.seq;
-        e.gen = prov.gen;
+        stamp(e, prov);
         const seen = n.deadline - e.ttl;
         if (seen > e.info.lastSeen) e.info.lastSeen = seen;
         this.#setLate(e, late);
@@ -327,9 +323,7 @@ export class Detector {
     const previous = e.info;
     const stillLate = late && previous.suspect === 'missed-heartbeat';
     const changed = metaJson !== e.metaJson || (previous.suspect !== undefined && !stillLate);
-    e.epoch = prov.epoch;
-    e.seq = prov.seq;
-    e.gen = prov.gen;
+    stamp(e, prov);
     e.ttl = rec.ttl;
     e.graceUntil = undefined;
     e.metaJson = metaJson;
@@ -364,6 +358,13 @@ export class Detector {
     e.info = { id: previous.id, meta: previous.meta, lastSeen: previous.lastSeen, self: previous.self };
     this.#o.emit('update', e.info, previous);
   }
+}
+
+/** Records where the entry's latest state came from (in place: snapshots run this per node). */
+function stamp(e: Provenance, prov: Provenance): void {
+  e.epoch = prov.epoch;
+  e.seq = prov.seq;
+  e.gen = prov.gen;
 }
 
 /**

@@ -10,8 +10,8 @@
  * Liveness is a deadline per node in a sorted set, computed from Redis's clock and pushed out by each
  * heartbeat (one EVALSHA, O(log n), no messages). A node that stops heartbeating is removed by the
  * next sweep after its deadline and every view hears a leave; before that, once it has gone two
- * heartbeat intervals without one, every view hears it as suspect. After Redis restarts or fails over, the
- * next heartbeat finds the node missing and registers it again, and 'ready' does so at once.
+ * heartbeat intervals without one, every view hears it as suspect. After Redis restarts or fails
+ * over, the next heartbeat finds the node missing and registers it again, and 'ready' does so at once.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';

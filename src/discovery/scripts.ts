@@ -20,8 +20,8 @@
  * their due time: a node that beats every h ms asks to be suspected 2h after a beat, and its TTL (3h
  * by default) ends it. Its next heartbeat, if it comes, publishes `alive`. So every view hears of a
  * node going quiet a heartbeat before it is dropped, as a gossip member's peers would, without any
- * traffic per heartbeat. Because heartbeats sweep too, a grid of many
- * nodes needs no other sweeping; small grids add a timer (see heartbeat.ts). Sweeping reads only the
+ * traffic per heartbeat. Because heartbeats sweep too, a grid of many nodes needs no other sweeping;
+ * small grids add a timer (see heartbeat.ts). Sweeping reads only the
  * head of the sorted set: O(log n), and never touches keys outside the registry, so it costs the same
  * with 10 000 unrelated keys in Redis, unlike keyspace expiry events, which Redis sends only when its
  * sampling happens to find the key.
@@ -59,11 +59,12 @@ local function pub(kind, id, now, rec, why)
   if why then m = m .. ',"why":"' .. why .. '"' end
   redis.call('PUBLISH', ARGV[1], m .. '}')
 end
+-- Removes every trace of the node; true if it was alive.
 local function forget(id)
-  redis.call('ZREM', KEYS[1], id)
   redis.call('HDEL', KEYS[2], id)
   redis.call('ZREM', KEYS[4], id)
   redis.call('SREM', KEYS[5], id)
+  return redis.call('ZREM', KEYS[1], id) == 1
 end
 local function sweep(now)
   local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ${SWEEP_LIMIT})
@@ -135,9 +136,7 @@ return {1, now, e, get_seq()}
 export const LEAVE = `${PRELUDE}
 local now = now_ms()
 local id = ARGV[2]
-local was = redis.call('ZSCORE', KEYS[1], id)
-forget(id)
-if was then
+if forget(id) then
   pub('leave', id, now, nil, 'left')
   return 1
 end
