@@ -6,8 +6,8 @@
  * collector copies twice on its way to the old generation, together with the Map tables that grow with
  * it. At 50 000 writes/s that is most of what a scavenge copies, and the scavenges are what the
  * mirror's lag tail is made of (bench/RESULTS.md). Here a key's bytes go into large Buffers, its place
- * into typed arrays and its value into a preallocated page of a JavaScript array; the string a caller
- * looked it up with dies young, and growing the map never copies an object.
+ * and hash into preallocated pages of small integers and its value into a page of a JavaScript array;
+ * the string a caller looked it up with dies young, and growing the map never copies an object.
  *
  * Layout: slots (hash, place, length, value) in pages of PAGE slots that are never moved; an
  * open-addressing table (linear probing, at most half full) of slot numbers; key bytes appended to
@@ -77,7 +77,7 @@ export class ByteKeyMap<V> {
       this.#values[s >>> PAGE_BITS]![s & PAGE_MASK] = value;
       return this;
     }
-    if (!isBinary(key)) throw new RangeError('ByteKeyMap keys are binary strings (every character below 256)');
+    if (h === NOT_BINARY) throw new RangeError('ByteKeyMap keys are binary strings (every character below 256)');
     if ((this.#filled + 1) * 2 > this.#table.length) this.#rebuildTable(this.#size + 1);
     const s = this.#newSlot(key, h, value);
     let j = h & this.#mask;
@@ -148,6 +148,7 @@ export class ByteKeyMap<V> {
 
   /** The table cell holding `key`, or -1. */
   #find(key: string, h: number): number {
+    if (h === NOT_BINARY) return -1;
     const table = this.#table;
     const mask = this.#mask;
     let i = h & mask;
@@ -172,12 +173,13 @@ export class ByteKeyMap<V> {
     return true;
   }
 
-  #keyAt(s: number): string {
+  /** The key in slot `s`, read from `chunks` (the current ones, or the old ones while compacting). */
+  #keyAt(s: number, chunks = this.#chunks): string {
     const p = s >>> PAGE_BITS;
     const o = s & PAGE_MASK;
     const place = this.#places[p]![o]!;
     const at = place % CHUNK;
-    return this.#chunks[Math.floor(place / CHUNK)]!.toString('latin1', at, at + this.#lengths[p]![o]!);
+    return chunks[Math.floor(place / CHUNK)]!.toString('latin1', at, at + this.#lengths[p]![o]!);
   }
 
   #newSlot(key: string, h: number, value: V): number {
@@ -256,23 +258,25 @@ export class ByteKeyMap<V> {
     for (let s = 0; s < this.#slots; s++) {
       const p = s >>> PAGE_BITS;
       const o = s & PAGE_MASK;
-      const n = this.#lengths[p]![o]!;
-      if (n < 0) continue;
-      const place = this.#places[p]![o]!;
-      const at = place % CHUNK;
-      this.#store(p, o, old[Math.floor(place / CHUNK)]!.toString('latin1', at, at + n));
+      if (this.#lengths[p]![o]! >= 0) this.#store(p, o, this.#keyAt(s, old));
     }
   }
 }
 
-/** FNV-1a over the characters, folded to 30 bits (a small integer wherever it is kept). */
+/** What hashOf gives for a key with a character above 255, which the map never holds. */
+const NOT_BINARY = -1;
+
+/**
+ * FNV-1a over the characters, folded to 30 bits (a small integer wherever it is kept); NOT_BINARY for
+ * a key that is not a binary string, found in the same pass.
+ */
 function hashOf(key: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return (h ^ (h >>> 15)) & 0x3fffffff;
-}
-
-function isBinary(key: string): boolean {
-  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0xff) return false;
-  return true;
+  let wide = 0;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    wide |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return wide > 0xff ? NOT_BINARY : (h ^ (h >>> 15)) & 0x3fffffff;
 }
