@@ -7,7 +7,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { RedisServer } from '../support/redis-server.js';
-import { joinGrid } from '../../src/discovery/index.js';
+import { createClient } from '../../src/client/index.js';
+import { joinGrid, Registry } from '../../src/discovery/index.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -46,8 +47,6 @@ test('grid list prints live nodes with metadata (table and --json), and never th
 
 test('grid list marks a node that missed its heartbeats as suspect (table and --json)', async () => {
   const server = await RedisServer.start();
-  const { createClient } = await import('../../src/client/index.js');
-  const { Registry } = await import('../../src/discovery/index.js');
   const redis = createClient({ port: server.port });
   try {
     const reg = new Registry(redis, 'quiet');

@@ -6,7 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisServer } from '../support/redis-server.js';
-import { NodeProcess, wallNow } from './helpers.js';
+import { joinGrid } from '../../src/discovery/index.js';
+import { NodeProcess, waitFor, wallNow } from './helpers.js';
 
 const HB = 200;
 const TTL = 600;
@@ -126,27 +127,19 @@ test('processes see each other with metadata within 100 ms; kill, SIGTERM and le
 });
 
 test('a stopped process is suspected after two missed heartbeats, and heard alive again when it resumes (no leave)', async () => {
-  const { joinGrid } = await import('../../src/discovery/index.js');
   const observer = await joinGrid({ redis: server.url, namespace: 'stop', id: 'observer', heartbeatMs: HB, ttlMs: 5_000, handleSignals: false });
   const events: { ev: string; id: string; reason?: string; suspect?: string; t: number }[] = [];
   observer.on('suspect', (n, reason) => events.push({ ev: 'suspect', id: n.id, reason, t: wallNow() }));
   observer.on('update', (n) => events.push({ ev: 'update', id: n.id, suspect: n.suspect, t: wallNow() }));
   observer.on('leave', (n, reason) => events.push({ ev: 'leave', id: n.id, reason, t: wallNow() }));
-  const until = async (pred: () => boolean, ms: number, what: string) => {
-    const end = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events)}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
   const p = new NodeProcess('sleeper', { url: server.url, namespace: 'stop', heartbeatMs: HB, ttlMs: 5_000, autoJoin: true });
   procs.push(p);
   try {
     await p.waitFor((l) => l.ev === 'ready', 20_000, 'ready');
-    await until(() => observer.nodes().some((n) => n.id === 'sleeper'), 2_000, 'the observer to see sleeper');
+    await waitFor(() => observer.nodes().some((n) => n.id === 'sleeper'), 2_000, 'the observer to see sleeper');
     const t0 = wallNow();
     p.kill('SIGSTOP');
-    await until(() => events.some((e) => e.ev === 'suspect' && e.id === 'sleeper'), 3_000, 'suspect');
+    await waitFor(() => events.some((e) => e.ev === 'suspect' && e.id === 'sleeper'), 3_000, 'suspect');
     const s = events.find((e) => e.ev === 'suspect')!;
     assert.equal(s.reason, 'missed-heartbeat');
     // Suspected no sooner than two heartbeat intervals after the last beat, which was at most one before the stop.
@@ -157,7 +150,7 @@ test('a stopped process is suspected after two missed heartbeats, and heard aliv
     assert.equal(late.nodes().find((n) => n.id === 'sleeper')?.suspect, 'missed-heartbeat');
     await late.leave();
     p.kill('SIGCONT');
-    await until(() => events.some((e) => e.ev === 'update' && e.id === 'sleeper' && e.suspect === undefined), 3_000, 'alive again');
+    await waitFor(() => events.some((e) => e.ev === 'update' && e.id === 'sleeper' && e.suspect === undefined), 3_000, 'alive again');
     assert.equal(observer.nodes().find((n) => n.id === 'sleeper')?.suspect, undefined);
     // A reconciliation agrees: the registry no longer lists it as suspect.
     await observer.refresh();
