@@ -43,6 +43,14 @@ const TTL = 3000;
 const CHILD = 'REDSTACK_PEERS_CHILD';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `up` every 50 ms until it answers true; a peer that is not up within 10 s fails the run. */
+async function started(up: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; !(await up()); i++) {
+    if (i > 200) throw new Error(`${what} did not start within 10 s`);
+    await sleep(50);
+  }
+}
 const now = () => performance.timeOrigin + performance.now();
 
 /** One system under test: M views, a way to join one more member, a member to kill. */
@@ -207,11 +215,7 @@ async function etcd(m: number): Promise<System> {
     '--initial-cluster', `bench=http://127.0.0.1:${peer}`,
   ], { stdio: 'ignore' });
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (await fetch(`${base}/health`).then((r) => r.ok, () => false)) break;
-    if (i > 200) throw new Error('etcd did not start within 10 s');
-    await sleep(50);
-  }
+  await started(() => fetch(`${base}/health`).then((r) => r.ok, () => false), 'etcd');
   const prefix = '/peers/';
   const views = new Views(m);
   const unwatch: (() => void)[] = [];
@@ -293,15 +297,12 @@ async function startSerfAgent(name: string, joinTo?: number): Promise<SerfAgent>
   const args = ['agent', `-node=${name}`, `-bind=127.0.0.1:${bind}`, `-rpc-addr=127.0.0.1:${rpcPort}`, '-profile=lan', '-log-level=err'];
   if (joinTo) args.push(`-join=127.0.0.1:${joinTo}`, '-retry-interval=1s');
   const proc = spawn('serf', args, { stdio: 'ignore' });
-  for (let i = 0; ; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
+  const listening = () =>
+    new Promise<boolean>((resolve) => {
       const s = connect(rpcPort, '127.0.0.1', () => (s.destroy(), resolve(true)));
       s.on('error', () => resolve(false));
     });
-    if (ok) break;
-    if (i > 200) throw new Error(`serf agent ${name} did not start within 10 s`);
-    await sleep(50);
-  }
+  await started(listening, `serf agent ${name}`);
   return { name, bind, rpcPort, proc };
 }
 
