@@ -7,10 +7,14 @@
  * simulated node is a real Grid with its own view, heartbeats, sweeps, reads and PINGs; the nodes of one
  * worker share one command connection and one subscription (the `subscriber` option), so the views
  * hear a message over W sockets rather than N. Redis's fan-out to one socket per node is measured
- * beside them: a fan-out process holds N plain subscriber sockets (no parsing beyond finding the
- * message), so every measured join is written to N + W sockets. DISCOVERY_SUBSCRIBERS=node gives every
- * simulated node its own subscriber socket instead; on 2 cores the workers then spend the join on
- * N socket reads and the figure measures the benchmark's CPU, not the registry.
+ * beside them: N plain subscriber sockets (no parsing beyond finding the message), so every measured
+ * join is written to N + W sockets. They are read by bench/fanout-reader.c (built with `cc` into
+ * bench/.cache), which spends about a tenth of the CPU per socket read that Node.js does, and are
+ * subscribed before the workers, so that Redis writes the workers' sockets first (see run()).
+ * DISCOVERY_FANOUT=node, or no C compiler, reads them in a Node.js process, subscribed after the
+ * joins. DISCOVERY_SUBSCRIBERS=node gives every simulated node its own subscriber socket instead; on
+ * 2 cores the workers then spend the join on N socket reads and the figure measures the benchmark's
+ * CPU, not the registry.
  *
  * Measures:
  *   join     a new node's joinGrid() call -> every one of the N views has it AND every one of the N
@@ -24,14 +28,18 @@
  *            plus the few sweeps, snapshot reads (a MULTI block of 6) and subscriber PINGs), Redis CPU
  *            and the workers' CPU; DISCOVERY_WINDOW_MS sets the window
  *
- * DISCOVERY_TRACE=1 prints every join's stages. DISCOVERY_PROF=DIR runs the workers with --cpu-prof.
+ * DISCOVERY_TRACE=1 prints every join's stages. DISCOVERY_PROF=DIR runs the workers with --cpu-prof;
+ * DISCOVERY_NODE_FLAGS (e.g. --trace-gc) passes node flags to them, and their extra output goes to
+ * stderr stamped with the worker's pid and the seconds since the start.
  *
  * Peers: the Serf and etcd columns quote the issue's anchors (20 members). Both run beside redstack,
  * in one run with 20 members each, in bench/discovery-peers.ts (`npm run bench -- discovery-peers`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from '../src/client/index.js';
 import type { RespValue } from '../src/resp/types.js';
@@ -40,6 +48,7 @@ import { RedisServer } from '../test/support/redis-server.js';
 import { environment, percentile, writeJson } from './lib.js';
 
 const SELF = fileURLToPath(import.meta.url);
+const T0 = performance.timeOrigin + performance.now();
 const wall = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -147,8 +156,9 @@ async function worker(): Promise<void> {
 
 /**
  * N plain subscriber sockets, standing in for one subscription per node: Redis writes every message
- * to each of them. A socket only looks for the watched message in what it receives (no RESP parsing),
- * so what is timed is Redis's fan-out and the kernel's delivery, not a client.
+ * to each of them. Used where bench/fanout-reader.c cannot be built, or with DISCOVERY_FANOUT=node.
+ * A socket only looks for the watched message in what it receives (no RESP parsing), so what is timed
+ * is Redis's fan-out and the kernel's delivery, not a client.
  */
 class FanoutSockets {
   readonly #sockets: Socket[];
@@ -198,10 +208,13 @@ class FanoutSockets {
 
   watch(id: string, kind: string): void {
     const n = this.#sockets.length;
-    const needles = [`{"t":"${kind}"`, `"id":${JSON.stringify(id)},`].map((x) => Buffer.from(x));
+    const needles = messageNeedles(id, kind).map((x) => Buffer.from(x));
     this.#watch = { needles, times: new Array(n).fill(0), tails: new Array(n).fill(undefined), left: n, id, kind };
   }
 }
+
+/** Two pieces of text that together find a join/leave message of `id` in a subscriber's bytes. */
+const messageNeedles = (id: string, kind: string): [string, string] => [`{"t":"${kind}"`, `"id":${JSON.stringify(id)},`];
 
 if (process.env.REDSTACK_DISCOVERY_WORKER === '1') void worker();
 
@@ -211,12 +224,17 @@ class Worker {
   readonly child: ChildProcess;
   #handlers = new Set<(m: Record<string, any>) => void>();
 
-  constructor() {
-    this.child = spawn(process.execPath, [...(process.env.DISCOVERY_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.DISCOVERY_PROF}`] : []), '--import', 'tsx', SELF], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, REDSTACK_DISCOVERY_WORKER: '1' },
-    });
+  /** A Node.js worker (this file), or `child` speaking the same JSON lines on stdout. */
+  constructor(child?: ChildProcess) {
+    this.child =
+      child ??
+      spawn(process.execPath, [...(process.env.DISCOVERY_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.DISCOVERY_PROF}`] : []), ...(process.env.DISCOVERY_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', SELF], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+        env: { ...process.env, REDSTACK_DISCOVERY_WORKER: '1' },
+      });
     createInterface({ input: this.child.stdout! }).on('line', (l) => {
+      // Anything else a worker prints (--trace-gc with DISCOVERY_NODE_FLAGS) goes to stderr, timed.
+      if (!l.startsWith('{')) return void process.stderr.write(`[${this.child.pid} ${((wall() - T0) / 1000).toFixed(3)} s] ${l}\n`);
       const m = JSON.parse(l) as Record<string, any>;
       for (const h of this.#handlers) h(m);
     });
@@ -241,6 +259,41 @@ class Worker {
       this.#handlers.add(h);
     });
   }
+}
+
+/** bench/fanout-reader.c, built into bench/.cache on first use, behind the workers' message protocol. */
+class NativeFanout extends Worker {
+  static async open(port: number, channel: string, count: number): Promise<Worker | undefined> {
+    const source = join(dirname(SELF), 'fanout-reader.c');
+    const binary = join(dirname(SELF), '.cache', 'fanout-reader');
+    try {
+      if (!existsSync(binary) || statSync(binary).mtimeMs < statSync(source).mtimeMs) {
+        mkdirSync(dirname(binary), { recursive: true });
+        execFileSync('cc', ['-O2', '-o', binary, source], { stdio: ['ignore', 'ignore', 'inherit'] });
+      }
+    } catch (err) {
+      console.log(`  (no C compiler for bench/fanout-reader.c: ${(err as Error).message.split('\n')[0]}; the fan-out sockets are read by Node.js instead)`);
+      return undefined;
+    }
+    const fanout = new NativeFanout(spawn(binary, [String(port), channel, String(count)], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    await fanout.next((m) => m.ev === 'fanout');
+    return fanout;
+  }
+
+  override send(o: Record<string, unknown>): void {
+    if (o.cmd === 'watch') this.child.stdin!.write(['watch', o.id, o.kind, ...messageNeedles(String(o.id), String(o.kind))].join('\t') + '\n');
+    else if (o.cmd === 'exit') this.child.stdin!.write('exit\n');
+    else throw new Error(`the fan-out reader has no command ${String(o.cmd)}`);
+  }
+}
+
+/** N subscriber sockets on the channel, read by a Node.js worker (FanoutSockets). */
+async function openNodeFanout(port: number, channel: string, count: number): Promise<Worker> {
+  const fanout = new Worker();
+  const opened = fanout.next((m) => m.ev === 'fanout');
+  fanout.send({ cmd: 'fanout', port, channel, count });
+  await opened;
+  return fanout;
 }
 
 interface Obs {
@@ -268,6 +321,17 @@ async function watchAll(workers: Worker[], id: string, kind: 'join' | 'leave'): 
   void detail.then(() => clearTimeout(timer), () => clearTimeout(timer));
   // Wrapped: an async function returning a bare promise would wait for it.
   return { done: detail.then((all) => all.filter((o) => o.role === 'views').flatMap((o) => o.times)), detail };
+}
+
+/** Waits until every view of every worker holds all `n` nodes. */
+async function converged(workers: Worker[], n: number): Promise<void> {
+  for (let i = 0; ; i++) {
+    const counts = await Promise.all(workers.map((w) => (w.send({ cmd: 'count' }), w.next((m) => m.ev === 'count'))));
+    if (counts.every((c) => c.min === n && c.max === n)) return;
+    if (i % 25 === 24) console.log(`  waiting for convergence: view sizes ${JSON.stringify(counts.map((c) => [c.min, c.max]))}`);
+    if (i > 600) throw new Error('views did not converge');
+    await sleep(200);
+  }
 }
 
 async function commandStats(admin: Client): Promise<{ calls: Record<string, number>; cpu: number }> {
@@ -304,6 +368,17 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
     for (let i = 0; i < 10_000; i++) fill.push(['SET', `unrelated:${i}`, 'x', 'EX', 86_400]);
     await admin.cmd(fill);
 
+    // One subscriber socket per node, as a real grid has, for Redis to write every message to. Read by
+    // bench/fanout-reader.c, they are opened before the workers subscribe: Redis writes a message to
+    // its most recently subscribed sockets first, so the workers' views handle each join while Redis
+    // still writes it to the 1 000 sockets, as 1 000 nodes would each on its own CPU, rather than one
+    // after another once Redis is done. Read by Node.js (no C compiler, or DISCOVERY_FANOUT=node),
+    // they are opened after the joins, which would otherwise write each join to up to N sockets
+    // that cost the workers' CPU to read.
+    const channel = gridKeys(ns).channel;
+    let fanout = process.env.DISCOVERY_FANOUT === 'node' ? undefined : await NativeFanout.open(server.port, channel, N);
+    if (fanout) helpers.push(fanout);
+
     // Join everyone.
     const t0 = performance.now();
     for (let w = 0; w < W; w++) workers.push(new Worker());
@@ -315,25 +390,14 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
         return done;
       }),
     );
-    for (let i = 0; ; i++) {
-      const counts = await Promise.all(workers.map((w) => (w.send({ cmd: 'count' }), w.next((m) => m.ev === 'count'))));
-      if (counts.every((c) => c.min === N)) break;
-      if (i % 25 === 24) console.log(`  waiting for convergence: view sizes ${JSON.stringify(counts.map((c) => [c.min, c.max]))}`);
-      if (i > 600) throw new Error('views did not converge');
-      await sleep(200);
-    }
+    await converged(workers, N);
     console.log(`  ${N} nodes joined and every view holds all of them after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await sleep(HB * 2);
 
-    // One subscriber socket per node, as a real grid has, for Redis to write every message to; opened
-    // after the joins, which would otherwise write each join to up to N sockets and starve the workers.
-    const fanout = new Worker();
-    helpers.push(fanout);
-    const opened = fanout.next((m) => m.ev === 'fanout');
-    fanout.send({ cmd: 'fanout', port: server.port, channel: gridKeys(ns).channel, count: N });
-    await opened;
+    if (!fanout) helpers.push((fanout = await openNodeFanout(server.port, channel, N)));
     const subscribers = Number(((await admin.cmd(['PUBSUB', 'NUMSUB', gridKeys(ns).channel])) as RespValue[])[1]);
-    console.log(`  ${N} fan-out sockets subscribed; the channel has ${subscribers} subscribers`);
+    const fanoutReader = fanout instanceof NativeFanout ? 'bench/fanout-reader.c' : 'a Node.js process';
+    console.log(`  ${N} fan-out sockets subscribed, read by ${fanoutReader}; the channel has ${subscribers} subscribers`);
 
     // Load in a quiet window.
     const windowMs = process.env.DISCOVERY_WINDOW_MS ? Number(process.env.DISCOVERY_WINDOW_MS) : opts.quick ? 5_000 : 10_000;
@@ -470,7 +534,7 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
         perView: stats(joinViews),
         viewOwnHandling: joinOwn.length ? stats(joinOwn) : undefined,
       },
-      subscribers: `${perNode ? 'one per simulated node' : 'one per worker process'}, plus ${N} fan-out sockets`,
+      subscribers: `${perNode ? 'one per simulated node' : 'one per worker process'}, plus ${N} fan-out sockets read by ${fanoutReader}`,
       ttlEndToDropMs: { ...stats(expiryAll), perView: stats(expiryViews) },
       sigkillToDropMs: killAll,
       load,
