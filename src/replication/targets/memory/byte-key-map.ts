@@ -5,8 +5,8 @@
  * Why: a key written by the live stream and kept in a Map is a string that V8's young-generation
  * collector copies twice on its way to the old generation, together with the Map tables that grow with
  * it. At 50 000 writes/s that is most of what a scavenge copies, and the scavenges are what the
- * mirror's lag tail is made of (bench/RESULTS.md). Here a key's bytes go into large Buffers, its place
- * and hash into preallocated pages of small integers and its value into a page of a JavaScript array;
+ * mirror's lag tail is made of (bench/RESULTS.md). Here a key's bytes go into large Buffers (a
+ * ByteArena), its place and hash into preallocated pages and its value into a page of a JavaScript array;
  * the string a caller looked it up with dies young, and growing the map never copies an object.
  *
  * Layout: slots (hash, place, length, value) in pages of PAGE slots that are never moved; an
@@ -15,16 +15,17 @@
  * again: ~5 ns a key). Deleted keys leave their bytes behind; once they outweigh the live ones the
  * chunks are rewritten.
  *
- * The pages are plain arrays of small integers, on the heap but in its large-object space: nothing in
- * them is a pointer, so they cost the collectors nothing per write. Typed arrays would be external
- * memory, and V8 starts marking the whole heap (a 2-million-key mirror: ~0.5 GB, steps of up to 36 ms)
- * each time external memory grows by 64 MB: measured, at 100 000 writes/s. Only the key bytes (about
- * their length per key) and the table (10-20 bytes per key) are external.
+ * The slot pages are typed arrays (only the values' page is a JavaScript array), so a slot costs the
+ * V8 heap nothing but its value. That is external memory, and V8 starts a full collection each time
+ * external memory grows by 64 MB; with the snapshot's keys off the heap too (PackedStore), such a
+ * collection has ~100 MB to mark rather than 0.5 GB (measured: 60-100 ms of marking, pauses of
+ * 10-14 ms, where a heap of Maps and strings took 300-350 ms in one pause on 2 busy cores).
  */
+import { ByteArena } from './byte-arena.js';
+
 const PAGE_BITS = 14;
 const PAGE = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE - 1;
-const CHUNK = 1 << 20;
 const EMPTY = 0;
 const DELETED = -1;
 
@@ -37,22 +38,16 @@ export class ByteKeyMap<V> {
   #size = 0;
 
   // Slots, by page.
-  #hashes: number[][] = [];
-  /** Chunk number * CHUNK + offset of the key's bytes. */
-  #places: number[][] = [];
+  #hashes: Int32Array[] = [];
+  /** The key bytes' place in the arena. */
+  #places: Float64Array[] = [];
   /** Key length; -1 for a free slot. */
-  #lengths: number[][] = [];
+  #lengths: Int32Array[] = [];
   #values: (V | undefined)[][] = [];
   #slots = 0;
   #free: number[] = [];
 
-  // Key bytes.
-  #chunks: Buffer[] = [];
-  /** The chunk being filled and its fill level. */
-  #current = -1;
-  #fill = CHUNK;
-  #liveBytes = 0;
-  #deadBytes = 0;
+  readonly #arena = new ByteArena();
 
   get size(): number {
     return this.#size;
@@ -101,13 +96,12 @@ export class ByteKeyMap<V> {
     this.#table[i] = DELETED;
     const p = s >>> PAGE_BITS;
     const o = s & PAGE_MASK;
-    this.#deadBytes += this.#lengths[p]![o]!;
-    this.#liveBytes -= this.#lengths[p]![o]!;
+    this.#arena.release(this.#lengths[p]![o]!);
     this.#lengths[p]![o] = -1;
     this.#values[p]![o] = undefined;
     this.#free.push(s);
     this.#size--;
-    if (this.#deadBytes > 4 * CHUNK && this.#deadBytes > this.#liveBytes) this.#compact();
+    if (this.#arena.wasteful) this.#compact();
     return true;
   }
 
@@ -122,7 +116,7 @@ export class ByteKeyMap<V> {
     this.#values = [];
     this.#slots = 0;
     this.#free = [];
-    this.#resetArena();
+    this.#arena.clear();
   }
 
   /** In slot order; a key set during the walk may or may not be visited, one deleted is not. */
@@ -141,7 +135,7 @@ export class ByteKeyMap<V> {
 
   /** Key bytes held, live and left behind by deletes (diagnostics and tests). */
   get bytes(): { live: number; dead: number; chunks: number } {
-    return { live: this.#liveBytes, dead: this.#deadBytes, chunks: this.#chunks.length };
+    return this.#arena.bytes;
   }
 
   // ---- internals ---------------------------------------------------------------------------------
@@ -166,20 +160,13 @@ export class ByteKeyMap<V> {
   }
 
   #equals(p: number, o: number, key: string): boolean {
-    const place = this.#places[p]![o]!;
-    const buf = this.#chunks[Math.floor(place / CHUNK)]!;
-    const at = place % CHUNK;
-    for (let i = 0; i < key.length; i++) if (buf[at + i] !== key.charCodeAt(i)) return false;
-    return true;
+    return this.#arena.equals(this.#places[p]![o]!, key);
   }
 
-  /** The key in slot `s`, read from `chunks` (the current ones, or the old ones while compacting). */
-  #keyAt(s: number, chunks = this.#chunks): string {
+  #keyAt(s: number): string {
     const p = s >>> PAGE_BITS;
     const o = s & PAGE_MASK;
-    const place = this.#places[p]![o]!;
-    const at = place % CHUNK;
-    return chunks[Math.floor(place / CHUNK)]!.toString('latin1', at, at + this.#lengths[p]![o]!);
+    return this.#arena.read(this.#places[p]![o]!, this.#lengths[p]![o]!);
   }
 
   #newSlot(key: string, h: number, value: V): number {
@@ -187,9 +174,9 @@ export class ByteKeyMap<V> {
     const p = s >>> PAGE_BITS;
     const o = s & PAGE_MASK;
     if (p === this.#hashes.length) {
-      this.#hashes.push(new Array<number>(PAGE).fill(0));
-      this.#places.push(new Array<number>(PAGE).fill(0));
-      this.#lengths.push(new Array<number>(PAGE).fill(-1));
+      this.#hashes.push(new Int32Array(PAGE));
+      this.#places.push(new Float64Array(PAGE));
+      this.#lengths.push(new Int32Array(PAGE).fill(-1));
       this.#values.push(new Array<V | undefined>(PAGE).fill(undefined));
     }
     this.#hashes[p]![o] = h;
@@ -200,27 +187,8 @@ export class ByteKeyMap<V> {
 
   /** Appends the key's bytes to the arena and records where they are. */
   #store(p: number, o: number, key: string): void {
-    const n = key.length;
-    let chunk: number;
-    let at: number;
-    if (n > CHUNK / 4) {
-      // A big key gets a buffer of its own (its offset is 0, so its place is its chunk number times
-      // CHUNK whatever its size), so the chunk being filled is not cut short.
-      chunk = this.#chunks.push(Buffer.allocUnsafeSlow(n)) - 1;
-      at = 0;
-    } else {
-      if (this.#current < 0 || this.#fill + n > CHUNK) {
-        this.#current = this.#chunks.push(Buffer.allocUnsafeSlow(CHUNK)) - 1;
-        this.#fill = 0;
-      }
-      chunk = this.#current;
-      at = this.#fill;
-      this.#fill += n;
-    }
-    this.#chunks[chunk]!.write(key, at, n, 'latin1');
-    this.#places[p]![o] = chunk * CHUNK + at;
-    this.#lengths[p]![o] = n;
-    this.#liveBytes += n;
+    this.#places[p]![o] = this.#arena.put(key);
+    this.#lengths[p]![o] = key.length;
   }
 
   /** A table for `live` keys 20-40 % full, from the stored hashes (DELETED cells dropped). */
@@ -243,26 +211,18 @@ export class ByteKeyMap<V> {
     this.#filled = this.#size;
   }
 
-  #resetArena(): void {
-    this.#chunks = [];
-    this.#current = -1;
-    this.#fill = CHUNK;
-    this.#liveBytes = 0;
-    this.#deadBytes = 0;
-  }
-
   /** Rewrites the live keys into fresh chunks, leaving the deleted keys' bytes behind. */
   #compact(): void {
-    const old = this.#chunks;
-    this.#resetArena();
-    for (let s = 0; s < this.#slots; s++) {
-      const p = s >>> PAGE_BITS;
-      const o = s & PAGE_MASK;
-      if (this.#lengths[p]![o]! >= 0) this.#store(p, o, this.#keyAt(s, old));
-    }
+    this.#arena.compact((move) => {
+      for (let s = 0; s < this.#slots; s++) {
+        const p = s >>> PAGE_BITS;
+        const o = s & PAGE_MASK;
+        const n = this.#lengths[p]![o]!;
+        if (n >= 0) this.#places[p]![o] = move(this.#places[p]![o]!, n);
+      }
+    });
   }
 }
-
 /** What hashOf gives for a key with a character above 255, which the map never holds. */
 const NOT_BINARY = -1;
 

@@ -8,6 +8,7 @@
  * them).
  */
 import { ByteKeyMap } from './byte-key-map.js';
+import { PackedStore, type Packed } from './packed-store.js';
 import { ZSet } from './zset.js';
 import type { StreamData } from './stream-data.js';
 
@@ -76,6 +77,15 @@ export class PackedEntry {
   packedString(): string | undefined {
     return this.type === 'string' && typeof this.#packed === 'string' ? this.#packed : undefined;
   }
+
+  /** What this entry holds while it has not been decoded, else undefined. */
+  packedForm(): Packed | undefined {
+    return this.#packed === undefined ? undefined : { type: this.type, expiresAt: this.expiresAt, packed: this.#packed, unpack: this.#unpack! };
+  }
+
+  static of(p: Packed): Entry {
+    return new PackedEntry(p.type, p.expiresAt, p.packed, p.unpack) as unknown as Entry;
+  }
 }
 /** One database's keys, as the command handlers use them: a Keyspace here, an overlay in the SQL targets. */
 export interface Db {
@@ -89,68 +99,95 @@ export interface Db {
 }
 
 /**
- * One database of the mirror. The snapshot's keys go into one Map, which loads as fast as anything
- * in JavaScript; keys added after the load go into a ByteKeyMap, which keeps their bytes off the V8
- * heap. Why: under the live stream every new key kept as a string, with the Map tables growing
- * around it, is copied twice by the young-generation collector, and those scavenges were the mirror's
- * lag tail (3-7 ms stops every ~0.3 s at 50 000 writes/s); a Map also rehashes its whole table when
- * it fills (~20 ms at 262 144 keys, ~270 ms at 2 million), where Redis rehashes incrementally. The
- * ByteKeyMap's table is rebuilt from stored hashes, a few ms at a million keys. (Before it: 64 Maps
- * by hash, which bounded the rehash but not the copying.) The snapshot's Map is only updated and
- * deleted from after the load, so it never grows; mass deletion can still make V8 shrink it (below a
- * quarter of its capacity), a pause of the same kind that is rare. A key lives in one of the two,
- * never both.
+ * One database of the mirror, in three parts; a key lives in exactly one of them.
+ *
+ * - The snapshot's keys whose values are still packed go into a PackedStore, off the V8 heap: a
+ *   full collection of a 2-million-key mirror would otherwise mark ~6 million objects, one pause of
+ *   300 ms on 2 busy cores. A command or read that touches such a key takes it out and moves it to
+ *   `added`, where commands edit it in place.
+ * - The snapshot's other keys (collections decoded while loading, streams, values over 64 MB) go
+ *   into one Map, which loads as fast as anything in JavaScript and is only updated and deleted from
+ *   afterwards, so it never grows.
+ * - Keys added after the load go into a ByteKeyMap, which keeps their bytes off the V8 heap too. Why:
+ *   under the live stream every new key kept as a string, with the Map tables growing around it, is
+ *   copied twice by the young-generation collector, and those scavenges were the mirror's lag tail
+ *   (3-7 ms stops every ~0.3 s at 50 000 writes/s); a Map also rehashes its whole table when it fills
+ *   (~20 ms at 262 144 keys, ~270 ms at 2 million), where Redis rehashes incrementally. The
+ *   ByteKeyMap's table is rebuilt from stored hashes, a few ms at a million keys.
  */
 export class Keyspace implements Db {
   readonly #base = new Map<string, Slot>();
+  #packed: PackedStore | null = null;
   #added: ByteKeyMap<Slot> | null = null;
   #loading: boolean;
 
-  /** @param loading true while a snapshot fills it: every key goes into the base Map. */
+  /** @param loading true while a snapshot fills it (see the parts above). */
   constructor(loading = false) {
     this.#loading = loading;
   }
 
-  /** The snapshot is in: from now on, new keys go to the sharded part. */
+  /** The snapshot is in: from now on, new keys go to `added`. */
   seal(): void {
     this.#loading = false;
   }
 
   get size(): number {
-    return this.#base.size + (this.#added === null ? 0 : this.#added.size);
+    return this.#base.size + (this.#packed === null ? 0 : this.#packed.size) + (this.#added === null ? 0 : this.#added.size);
   }
 
   get(key: string): Entry | undefined {
     const s = this.#base.get(key);
     if (s !== undefined) return typeof s === 'string' ? expand(this.#base, key, s) : s;
+    if (this.#packed !== null) {
+      const p = this.#packed.take(key);
+      if (p !== undefined) {
+        const e = PackedEntry.of(p);
+        (this.#added ??= new ByteKeyMap<Slot>()).set(key, e);
+        return e;
+      }
+    }
     if (this.#added === null) return undefined;
     const t = this.#added.get(key);
     return typeof t === 'string' ? expand(this.#added, key, t) : t;
   }
 
   has(key: string): boolean {
-    return this.#base.has(key) || (this.#added !== null && this.#added.has(key));
+    return this.#base.has(key) || (this.#packed !== null && this.#packed.has(key)) || (this.#added !== null && this.#added.has(key));
   }
 
   set(key: string, entry: Entry): this {
+    if (this.#loading) {
+      const p = entry instanceof PackedEntry ? entry.packedForm() : undefined;
+      if (p !== undefined && !this.#base.has(key) && !(this.#added !== null && this.#added.has(key))) {
+        (this.#packed ??= new PackedStore()).add(key, p);
+        return this;
+      }
+    }
     const slot = compact(entry);
-    if (this.#loading || (this.#base.size > 0 && this.#base.has(key))) this.#base.set(key, slot);
+    if (this.#base.size > 0 && this.#base.has(key)) {
+      this.#base.set(key, slot);
+      return this;
+    }
+    this.#packed?.delete(key);
+    if (this.#loading && !(this.#added !== null && this.#added.has(key))) this.#base.set(key, slot);
     else (this.#added ??= new ByteKeyMap<Slot>()).set(key, slot);
     return this;
   }
 
   delete(key: string): boolean {
-    return this.#base.delete(key) || (this.#added !== null && this.#added.delete(key));
+    return this.#base.delete(key) || (this.#packed !== null && this.#packed.delete(key)) || (this.#added !== null && this.#added.delete(key));
   }
 
   clear(): void {
     this.#base.clear();
+    this.#packed = null;
     this.#added = null;
   }
 
-  /** Entries made for compact slots here are not stored: iteration only reads. */
+  /** Entries made for packed keys and compact slots here are not stored: iteration only reads. */
   *[Symbol.iterator](): IterableIterator<[string, Entry]> {
     for (const [k, s] of this.#base) yield [k, typeof s === 'string' ? packedStringEntry(s) : s];
+    if (this.#packed !== null) for (const [k, p] of this.#packed) yield [k, PackedEntry.of(p)];
     if (this.#added !== null) for (const [k, s] of this.#added) yield [k, typeof s === 'string' ? packedStringEntry(s) : s];
   }
 }

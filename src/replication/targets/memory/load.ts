@@ -35,6 +35,8 @@ function unpacker(type: EntryType, rdbType: number): (packed: string | string[])
   return fn;
 }
 
+const unpackSet = (members: string | string[]): Entry['value'] => new Set(typeof members === 'string' ? [members] : members);
+
 /** Packed form of an encoded value, when the mirror can unpack it without more than the blobs. */
 function packable(e: EncodedValue): boolean {
   // Quicklist 2 nodes with a plain (single big item) container are rare: those lists are decoded now.
@@ -51,6 +53,12 @@ export function loadKey(ds: Dataset, k: SnapshotKey): boolean {
       return true;
     }
     const enc = k.encoded;
+    if (!enc && k.type === 'set') {
+      // A set Redis keeps as a hash table (Redis 7.0 does so for every set of strings) arrives
+      // decoded: its members are kept as they came, and made a Set on first use.
+      db.set(key, new PackedEntry('set', k.expiresAt, k.value!.map(bin), unpackSet) as unknown as Entry);
+      return true;
+    }
     if (enc && packable(enc)) {
       const packed = enc.blobs.length === 1 ? bin(enc.blobs[0]!) : enc.blobs.map(bin);
       db.set(key, new PackedEntry(k.type as EntryType, k.expiresAt, packed, unpacker(k.type as EntryType, enc.rdbType)) as unknown as Entry);
