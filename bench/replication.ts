@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- replication [--quick] [--rounds N] [--json FILE] [replica|memory|sqlite|postgres ...]`
- * (REDSTACK_BENCH_NODE_FLAGS and REDSTACK_BENCH_STALLS look inside our contenders: see child())
+ * (REDSTACK_BENCH_NODE_FLAGS and REDSTACK_BENCH_STALLS look inside our contenders: see child();
+ * REDSTACK_BENCH_LAGDUMP=PREFIX writes every step's per-write times to PREFIX-<rate>-<time>.json)
  *
  * One master loaded with the 2-million-key mixed dump of bench/rdb.ts (built once and cached under
  * bench/.cache/; `--quick`: its tenth), and four replicas of it, one after the other:
@@ -27,7 +28,7 @@
  * Prints medians over rounds (default 1 round: ~3 minutes on 2 cores), ratios to the real replica,
  * and issue #5's targets as pass/fail.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fork, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -580,6 +581,13 @@ async function step(master: RedisServer, admin: Client, r: Running, rate: number
   const achieved = w.acked / Math.max(0.001, (w.lastAck - w.t0) / 1000);
   const p50 = lags.length ? percentile(lags, 50) : NaN;
   const p99 = lags.length ? percentile(lags, 99) : NaN;
+  if (process.env.REDSTACK_BENCH_LAGDUMP) {
+    // [sent, acknowledged, applied] per SET, ms from the step's start: to see whether a tail is a few
+    // long stops or many short ones.
+    const rows: number[][] = [];
+    for (let i = 0; i < w.sent; i++) if (isSet(i) && w.ackT[i]) rows.push([w.sendT[i]! - w.t0, w.ackT[i]! - w.t0, applied[i]! - w.t0]);
+    writeFileSync(`${process.env.REDSTACK_BENCH_LAGDUMP}-${rate}-${Date.now()}.json`, JSON.stringify(rows));
+  }
   // Empty db 9 for the next step, and wait until the contender has applied that too.
   await admin.cmd(['SELECT', String(LAG_DB)]);
   await admin.cmd(['FLUSHDB']);
