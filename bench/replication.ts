@@ -15,8 +15,9 @@
  *              postgres://postgres@127.0.0.1:5432/test; dropped afterwards; skipped when unreachable)
  *
  * For each: time to full sync (diskless, repl-diskless-sync-delay 0; from REPLICAOF / createReplica to
- * the snapshot applied); then steady-state lag at 10k, 50k and 100k writes/s: a paced writer in a
- * worker thread (raw RESP on one connection, in db 9: 80% SET lag:<n> to new keys, 20% HINCRBY on
+ * the snapshot applied); then, after 5 s for the load's aftermath to settle, steady-state lag at
+ * 10k, 50k and 100k writes/s: a paced writer in a worker thread (raw RESP on one connection, in
+ * db 9: 80% SET lag:<n> to new keys, 20% HINCRBY on
  * 10 000 hot hashes, a read-modify-write for the SQL targets) records when the master acknowledged
  * each SET; the replica side records when it was applied (keyevent message for the real replica,
  * applyCommands returned for ours, i.e. committed for the SQL targets); lag = applied - acknowledged,
@@ -52,6 +53,8 @@ const LAG_DB = 9;
 const LAG_RATES = [10_000, 50_000, 100_000];
 const RAMP_RATES = [100_000, 200_000, 400_000, 700_000];
 const WARMUP_MS = 500;
+/** Pause between a contender's full sync and its first lag step. */
+const SETTLE_MS = 5000;
 /** One write in this many is an HINCRBY on a hot hash (read-modify-write for the SQL targets). */
 const RMW_EVERY = 5;
 const PG_URL = process.env.REDSTACK_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -637,6 +640,9 @@ export async function run(opts: { json?: string; rounds?: number; quick?: boolea
           res.syncMs.push(r.syncMs);
           res.keys = r.keys;
           console.log(`  ${LABEL[who]}: full sync ${(r.syncMs / 1000).toFixed(2)} s (${r.keys} keys)`);
+          // Steady state: what the load left behind (its garbage, a collection V8 starts once the
+          // allocation stops) settles first, for every contender alike.
+          await sleep(SETTLE_MS);
           for (const rate of LAG_RATES) {
             const s = await step(master, admin, r, rate, lagMs);
             res.lag.set(rate, [...(res.lag.get(rate) ?? []), s]);

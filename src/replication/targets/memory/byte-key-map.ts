@@ -6,7 +6,7 @@
  * collector copies twice on its way to the old generation, together with the Map tables that grow with
  * it. At 50 000 writes/s that is most of what a scavenge copies, and the scavenges are what the
  * mirror's lag tail is made of (bench/RESULTS.md). Here a key's bytes go into large Buffers (a
- * ByteArena), its place and hash into preallocated pages and its value into a page of a JavaScript array;
+ * ByteArena), its place and hash into preallocated pages of small integers and its value into a page of a JavaScript array;
  * the string a caller looked it up with dies young, and growing the map never copies an object.
  *
  * Layout: slots (hash, place, length, value) in pages of PAGE slots that are never moved; an
@@ -15,11 +15,12 @@
  * again: ~5 ns a key). Deleted keys leave their bytes behind; once they outweigh the live ones the
  * chunks are rewritten.
  *
- * The slot pages are typed arrays (only the values' page is a JavaScript array), so a slot costs the
- * V8 heap nothing but its value. That is external memory, and V8 starts a full collection each time
- * external memory grows by 64 MB; with the snapshot's keys off the heap too (PackedStore), such a
- * collection has ~100 MB to mark rather than 0.5 GB (measured: 60-100 ms of marking, pauses of
- * 10-14 ms, where a heap of Maps and strings took 300-350 ms in one pause on 2 busy cores).
+ * The slot pages are plain arrays of small integers, on the heap but in its large-object space:
+ * nothing in them is a pointer, so they cost the collectors nothing per write. Typed arrays would be
+ * external memory, and V8 starts a full collection each time external memory grows by 64 MB: with
+ * them, collections landed in the 50k and 100k steps of the replication benchmark (p99 11.6 ms there,
+ * against 0.6-1.2 ms with plain arrays, 3 rounds each). Only the key bytes (about their length per
+ * key) and the table (10-20 bytes per key) are external.
  */
 import { ByteArena } from './byte-arena.js';
 
@@ -38,11 +39,11 @@ export class ByteKeyMap<V> {
   #size = 0;
 
   // Slots, by page.
-  #hashes: Int32Array[] = [];
+  #hashes: number[][] = [];
   /** The key bytes' place in the arena. */
-  #places: Float64Array[] = [];
+  #places: number[][] = [];
   /** Key length; -1 for a free slot. */
-  #lengths: Int32Array[] = [];
+  #lengths: number[][] = [];
   #values: (V | undefined)[][] = [];
   #slots = 0;
   #free: number[] = [];
@@ -174,9 +175,9 @@ export class ByteKeyMap<V> {
     const p = s >>> PAGE_BITS;
     const o = s & PAGE_MASK;
     if (p === this.#hashes.length) {
-      this.#hashes.push(new Int32Array(PAGE));
-      this.#places.push(new Float64Array(PAGE));
-      this.#lengths.push(new Int32Array(PAGE).fill(-1));
+      this.#hashes.push(new Array<number>(PAGE).fill(0));
+      this.#places.push(new Array<number>(PAGE).fill(0));
+      this.#lengths.push(new Array<number>(PAGE).fill(-1));
       this.#values.push(new Array<V | undefined>(PAGE).fill(undefined));
     }
     this.#hashes[p]![o] = h;
