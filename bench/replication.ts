@@ -17,8 +17,8 @@
  * For each: time to full sync (diskless, repl-diskless-sync-delay 0; from REPLICAOF / createReplica to
  * the snapshot applied); then, after 5 s for the load's aftermath to settle, steady-state lag at
  * 10k, 50k and 100k writes/s: a paced writer in a worker thread (raw RESP on one connection, in
- * db 9: 80% SET lag:<n> to new keys, 20% HINCRBY on
- * 10 000 hot hashes, a read-modify-write for the SQL targets) records when the master acknowledged
+ * db 9: 80% SET lag:<n> to new keys, 20% HINCRBY on 10 000 hot hashes, a read-modify-write for the
+ * SQL targets) records when the master acknowledged
  * each SET; the replica side records when it was applied (keyevent message for the real replica,
  * applyCommands returned for ours, i.e. committed for the SQL targets); lag = applied - acknowledged,
  * p50 and p99 after a 0.5 s warm-up. Then a ramp (100k, 200k, 400k, 700k writes/s) finds the highest
