@@ -76,3 +76,13 @@ test('a key with a character above 255 is refused, and the map is unchanged', ()
   assert.equal(m.delete('€'), false);
   assert.deepEqual([...m], [['a', 1]]);
 });
+
+test('replace gives the value a key had, take removes a key and gives its value', () => {
+  const m = new ByteKeyMap<number>();
+  assert.equal(m.replace('a', 1), undefined);
+  assert.equal(m.replace('a', 2), 1);
+  assert.equal(m.take('a'), 2);
+  assert.equal(m.take('a'), undefined);
+  assert.equal(m.size, 0);
+  assert.deepEqual([...m], []);
+});

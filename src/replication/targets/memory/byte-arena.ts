@@ -7,6 +7,17 @@
  */
 export const CHUNK = 1 << 20;
 
+/**
+ * How the arena's owners lay out their slots: in pages of PAGE, slot s at page s >>> PAGE_BITS,
+ * offset s & PAGE_MASK, each with its string's place and length (-1 for a free slot).
+ */
+export const PAGE_BITS = 14;
+export const PAGE = 1 << PAGE_BITS;
+export const PAGE_MASK = PAGE - 1;
+
+/** A page of places or lengths: a plain array of small integers or a typed array. */
+export type NumberPage = { [offset: number]: number };
+
 export class ByteArena {
   #chunks: Buffer[] = [];
   /** The chunk being filled and its fill level. */
@@ -65,14 +76,19 @@ export class ByteArena {
   }
 
   /**
-   * Starts over with empty chunks and hands the owner a function that copies a string from the old
-   * ones into the new and gives its new place; the old chunks go once the owner has moved what it uses.
+   * Rewrites the strings still in use into fresh chunks, leaving the released ones' bytes behind:
+   * the owner's slots below `slots` whose length is not -1, their places updated in place.
    */
-  compact(moveAll: (move: (place: number, length: number) => number) => void): void {
+  compact(places: NumberPage[], lengths: NumberPage[], slots: number): void {
     const old = new ByteArena();
     old.#chunks = this.#chunks;
     this.clear();
-    moveAll((place, length) => this.put(old.read(place, length)));
+    for (let s = 0; s < slots; s++) {
+      const p = s >>> PAGE_BITS;
+      const o = s & PAGE_MASK;
+      const n = lengths[p]![o]!;
+      if (n >= 0) places[p]![o] = this.put(old.read(places[p]![o]!, n));
+    }
   }
 
   clear(): void {

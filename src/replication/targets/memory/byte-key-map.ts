@@ -22,11 +22,8 @@
  * against 0.6-1.2 ms with plain arrays, 3 rounds each). Only the key bytes (about their length per
  * key) and the table (10-20 bytes per key) are external.
  */
-import { ByteArena } from './byte-arena.js';
+import { ByteArena, PAGE, PAGE_BITS, PAGE_MASK } from './byte-arena.js';
 
-const PAGE_BITS = 14;
-const PAGE = 1 << PAGE_BITS;
-const PAGE_MASK = PAGE - 1;
 const EMPTY = 0;
 const DELETED = -1;
 
@@ -66,12 +63,20 @@ export class ByteKeyMap<V> {
   }
 
   set(key: string, value: V): this {
+    this.replace(key, value);
+    return this;
+  }
+
+  /** Sets `key` to `value` and returns the value it had (undefined if it was absent): one lookup. */
+  replace(key: string, value: V): V | undefined {
     const h = hashOf(key);
     const i = this.#find(key, h);
     if (i >= 0) {
       const s = this.#table[i]! - 1;
-      this.#values[s >>> PAGE_BITS]![s & PAGE_MASK] = value;
-      return this;
+      const page = this.#values[s >>> PAGE_BITS]!;
+      const old = page[s & PAGE_MASK];
+      page[s & PAGE_MASK] = value;
+      return old;
     }
     if (h === NOT_BINARY) throw new RangeError('ByteKeyMap keys are binary strings (every character below 256)');
     if ((this.#filled + 1) * 2 > this.#table.length) this.#rebuildTable(this.#size + 1);
@@ -87,23 +92,24 @@ export class ByteKeyMap<V> {
       j = (j + 1) & this.#mask;
     }
     this.#size++;
-    return this;
+    return undefined;
   }
 
   delete(key: string): boolean {
     const i = this.#find(key, hashOf(key));
     if (i < 0) return false;
-    const s = this.#table[i]! - 1;
-    this.#table[i] = DELETED;
-    const p = s >>> PAGE_BITS;
-    const o = s & PAGE_MASK;
-    this.#arena.release(this.#lengths[p]![o]!);
-    this.#lengths[p]![o] = -1;
-    this.#values[p]![o] = undefined;
-    this.#free.push(s);
-    this.#size--;
-    if (this.#arena.wasteful) this.#compact();
+    this.#removeAt(i);
     return true;
+  }
+
+  /** Removes `key` and returns its value (undefined if it was absent): one lookup. */
+  take(key: string): V | undefined {
+    const i = this.#find(key, hashOf(key));
+    if (i < 0) return undefined;
+    const s = this.#table[i]! - 1;
+    const value = this.#values[s >>> PAGE_BITS]![s & PAGE_MASK];
+    this.#removeAt(i);
+    return value;
   }
 
   clear(): void {
@@ -212,18 +218,21 @@ export class ByteKeyMap<V> {
     this.#filled = this.#size;
   }
 
-  /** Rewrites the live keys into fresh chunks, leaving the deleted keys' bytes behind. */
-  #compact(): void {
-    this.#arena.compact((move) => {
-      for (let s = 0; s < this.#slots; s++) {
-        const p = s >>> PAGE_BITS;
-        const o = s & PAGE_MASK;
-        const n = this.#lengths[p]![o]!;
-        if (n >= 0) this.#places[p]![o] = move(this.#places[p]![o]!, n);
-      }
-    });
+  /** Frees the slot in table cell `i`; its key's bytes stay behind until the arena is compacted. */
+  #removeAt(i: number): void {
+    const s = this.#table[i]! - 1;
+    this.#table[i] = DELETED;
+    const p = s >>> PAGE_BITS;
+    const o = s & PAGE_MASK;
+    this.#arena.release(this.#lengths[p]![o]!);
+    this.#lengths[p]![o] = -1;
+    this.#values[p]![o] = undefined;
+    this.#free.push(s);
+    this.#size--;
+    if (this.#arena.wasteful) this.#arena.compact(this.#places, this.#lengths, this.#slots);
   }
 }
+
 /** What hashOf gives for a key with a character above 255, which the map never holds. */
 const NOT_BINARY = -1;
 

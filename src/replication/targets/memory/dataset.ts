@@ -29,6 +29,9 @@ export type Entry =
 
 export type EntryType = Entry['type'];
 
+/** Makes a PackedEntry's value from what it holds packed: one function per packed form, shared by every entry. */
+export type Unpack = (packed: string | string[]) => Entry['value'];
+
 /**
  * A snapshot key whose value is kept as the snapshot had it until first used: a string value as a
  * binary string, a small collection as its RDB blobs (listpack, ziplist, intset, quicklist nodes).
@@ -43,10 +46,10 @@ export class PackedEntry {
   readonly type: EntryType;
   expiresAt: number | undefined;
   #packed: string | string[] | undefined;
-  #unpack: ((packed: string | string[]) => Entry['value']) | undefined;
+  #unpack: Unpack | undefined;
   #value: Entry['value'] | undefined;
 
-  constructor(type: EntryType, expiresAt: number | undefined, packed: string | string[], unpack: (packed: string | string[]) => Entry['value']) {
+  constructor(type: EntryType, expiresAt: number | undefined, packed: string | string[], unpack: Unpack) {
     this.type = type;
     this.expiresAt = expiresAt;
     this.#packed = packed;

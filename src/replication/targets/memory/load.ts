@@ -9,7 +9,7 @@
  */
 import { decodeEncoded, RdbParser, type EncodedValue, type RdbEvent, type StreamValue } from '../../../rdb/index.js';
 import type { SnapshotKey } from '../target.js';
-import { bin, bytes, PackedEntry, stringEntry, type Dataset, type Entry, type EntryType, type HashValue } from './dataset.js';
+import { bin, bytes, PackedEntry, stringEntry, type Dataset, type Entry, type EntryType, type HashValue, type Unpack } from './dataset.js';
 import { int, upper, Unhandled, type Ctx } from './context.js';
 import { StreamData, parseId, ZERO_ID } from './stream-data.js';
 import { ZSet } from './zset.js';
@@ -18,9 +18,9 @@ import { ZSet } from './zset.js';
 const RDB_TYPE_LIST_QUICKLIST_2 = 18;
 
 /** One unpacker per RDB type (which implies the data type): entries share it instead of a closure each. */
-const unpackers: (((packed: string | string[]) => Entry['value']) | undefined)[] = [];
+const unpackers: (Unpack | undefined)[] = [];
 
-function unpacker(type: EntryType, rdbType: number): (packed: string | string[]) => Entry['value'] {
+function unpacker(type: EntryType, rdbType: number): Unpack {
   let fn = unpackers[rdbType];
   if (!fn) {
     fn = (packed) => {
@@ -35,7 +35,7 @@ function unpacker(type: EntryType, rdbType: number): (packed: string | string[])
   return fn;
 }
 
-const unpackSet = (members: string | string[]): Entry['value'] => new Set(typeof members === 'string' ? [members] : members);
+const unpackSet: Unpack = (members) => new Set(typeof members === 'string' ? [members] : members);
 
 /** Packed form of an encoded value, when the mirror can unpack it without more than the blobs. */
 function packable(e: EncodedValue): boolean {

@@ -13,11 +13,9 @@
  * Only the snapshot fills it (add), and it only shrinks afterwards: a key a command touches is taken
  * out (take) and lives on the heap from then on, where commands edit it in place.
  */
-import { ByteArena } from './byte-arena.js';
+import { ByteArena, PAGE, PAGE_BITS, PAGE_MASK } from './byte-arena.js';
 import { ByteKeyMap } from './byte-key-map.js';
-import type { Entry, EntryType } from './dataset.js';
-
-export type Unpack = (packed: string | string[]) => Entry['value'];
+import type { EntryType, Unpack } from './dataset.js';
 
 /** A value as PackedEntry holds it before its first use. */
 export interface Packed {
@@ -26,10 +24,6 @@ export interface Packed {
   packed: string | string[];
   unpack: Unpack;
 }
-
-const PAGE_BITS = 14;
-const PAGE = 1 << PAGE_BITS;
-const PAGE_MASK = PAGE - 1;
 
 const TYPES: readonly EntryType[] = ['string', 'list', 'set', 'hash', 'zset', 'stream'];
 /** meta = type index | (blob count + 1, or 0 for one blob given as a string) << 3 | unpacker index << 20. */
@@ -48,7 +42,8 @@ export class PackedStore {
   #lengths: Int32Array[] = [];
   #expiries: Float64Array[] = [];
   #records = 0;
-  #free: number[] = [];
+  /** Freed records, to be used again. */
+  #unused: number[] = [];
   /** The few distinct unpack functions (one per RDB type), by index. */
   readonly #unpackers: Unpack[] = [];
 
@@ -62,13 +57,12 @@ export class PackedStore {
 
   /** Stores `key`'s packed value, replacing any it had. */
   add(key: string, v: Packed): void {
-    this.delete(key);
     const blobs = typeof v.packed === 'string' ? 0 : v.packed.length + 1;
     if (blobs > BLOBS_MASK) throw new RangeError(`a packed value of ${blobs} blobs`);
     let u = this.#unpackers.indexOf(v.unpack);
     if (u < 0) u = this.#unpackers.push(v.unpack) - 1;
     const payload = typeof v.packed === 'string' ? v.packed : joinBlobs(v.packed);
-    const r = this.#free.length > 0 ? this.#free.pop()! : this.#records++;
+    const r = this.#unused.length > 0 ? this.#unused.pop()! : this.#records++;
     const p = r >>> PAGE_BITS;
     const o = r & PAGE_MASK;
     if (p === this.#meta.length) {
@@ -81,22 +75,23 @@ export class PackedStore {
     this.#places[p]![o] = this.#bytes.put(payload);
     this.#lengths[p]![o] = payload.length;
     this.#expiries[p]![o] = v.expiresAt ?? NaN;
-    this.#keys.set(key, r);
+    const old = this.#keys.replace(key, r);
+    if (old !== undefined) this.#free(old);
   }
 
   /** Removes `key` and returns its packed value. */
   take(key: string): Packed | undefined {
-    const r = this.#keys.get(key);
+    const r = this.#keys.take(key);
     if (r === undefined) return undefined;
     const v = this.#read(r);
-    this.#drop(key, r);
+    this.#free(r);
     return v;
   }
 
   delete(key: string): boolean {
-    const r = this.#keys.get(key);
+    const r = this.#keys.take(key);
     if (r === undefined) return false;
-    this.#drop(key, r);
+    this.#free(r);
     return true;
   }
 
@@ -108,7 +103,7 @@ export class PackedStore {
     this.#lengths = [];
     this.#expiries = [];
     this.#records = 0;
-    this.#free = [];
+    this.#unused = [];
   }
 
   /** Every key with its packed value, read afresh (the store keeps them). */
@@ -140,26 +135,14 @@ export class PackedStore {
     };
   }
 
-  #drop(key: string, r: number): void {
-    this.#keys.delete(key);
+  /** Frees record `r` (its key already gone); its payload bytes stay behind until compaction. */
+  #free(r: number): void {
     const p = r >>> PAGE_BITS;
     const o = r & PAGE_MASK;
     this.#bytes.release(this.#lengths[p]![o]!);
     this.#lengths[p]![o] = -1;
-    this.#free.push(r);
-    if (this.#bytes.wasteful) this.#compact();
-  }
-
-  /** Rewrites the live payloads into fresh chunks, leaving the taken and deleted ones behind. */
-  #compact(): void {
-    this.#bytes.compact((move) => {
-      for (let r = 0; r < this.#records; r++) {
-        const p = r >>> PAGE_BITS;
-        const o = r & PAGE_MASK;
-        const n = this.#lengths[p]![o]!;
-        if (n >= 0) this.#places[p]![o] = move(this.#places[p]![o]!, n);
-      }
-    });
+    this.#unused.push(r);
+    if (this.#bytes.wasteful) this.#bytes.compact(this.#places, this.#lengths, this.#records);
   }
 }
 
