@@ -319,8 +319,11 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
     this.#replica = status;
   }
 
-  /** Commits what is pending (not a snapshot in progress: that is rolled back), then closes. */
-  close(): void {
+  /**
+   * Commits what is pending (not a snapshot in progress: that is rolled back), then closes; with a
+   * checkpoint thread, resolves once that thread's connection has closed too (the files are final).
+   */
+  close(): Promise<void> | void {
     const db = this.#db;
     if (!db) return;
     if (this.#loading) this.abortFullSync();
@@ -330,10 +333,11 @@ export class SqliteTarget extends EventEmitter<SqliteTargetEvents> implements Ta
     this.#loading = null;
     this.#s = null;
     this.#db = null;
-    this.#checkpointer?.stop();
+    const checkpointer = this.#checkpointer;
     this.#checkpointer = undefined;
     if (this.#owned) db.close();
     else db.pragma('wal_autocheckpoint = 1000');
+    return checkpointer?.stop();
   }
 
   // ---------------------------------------------------------------------------------------------

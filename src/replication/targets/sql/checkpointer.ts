@@ -38,6 +38,7 @@ run();
 
 export class Checkpointer {
   readonly #worker: Worker;
+  readonly #exited: Promise<void>;
   /** The last error the worker reported (a checkpoint that failed; retried at the next tick). */
   lastError: string | undefined;
 
@@ -50,12 +51,18 @@ export class Checkpointer {
     this.#worker.on('error', (err) => {
       this.lastError = err.message;
     });
+    this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
     // It must not keep the process alive on its own.
     this.#worker.unref();
   }
 
-  /** Stops the worker (its connection closes before the thread ends). */
-  stop(): void {
+  /**
+   * Stops the worker; resolves once its thread has ended. Its connection may be the database's last,
+   * and the last one to close checkpoints the WAL and deletes the -wal and -shm files: until then the
+   * files are still changing (a caller removing the directory at once could fail with ENOTEMPTY).
+   */
+  stop(): Promise<void> {
     this.#worker.postMessage('stop');
+    return this.#exited;
   }
 }
