@@ -5,6 +5,8 @@
  * never moved except by compaction, which the owner drives because only it knows which places are
  * still in use.
  */
+import { offHeapBytes } from './off-heap.js';
+
 export const CHUNK = 1 << 20;
 
 /**
@@ -34,11 +36,11 @@ export class ByteArena {
     if (n > CHUNK / 4) {
       // A big string gets a buffer of its own (its offset is 0, so its place is its chunk number times
       // CHUNK whatever its size), so the chunk being filled is not cut short.
-      chunk = this.#chunks.push(Buffer.allocUnsafeSlow(n)) - 1;
+      chunk = this.#chunks.push(offHeapBytes(n)) - 1;
       at = 0;
     } else {
       if (this.#current < 0 || this.#fill + n > CHUNK) {
-        this.#current = this.#chunks.push(Buffer.allocUnsafeSlow(CHUNK)) - 1;
+        this.#current = this.#chunks.push(offHeapBytes(CHUNK)) - 1;
         this.#fill = 0;
       }
       chunk = this.#current;

@@ -6,8 +6,9 @@
  * collector copies twice on its way to the old generation, together with the Map tables that grow with
  * it. At 50 000 writes/s that is most of what a scavenge copies, and the scavenges are what the
  * mirror's lag tail is made of (bench/RESULTS.md). Here a key's bytes go into large Buffers (a
- * ByteArena), its place and hash into preallocated pages of small integers and its value into a page of a JavaScript array;
- * the string a caller looked it up with dies young, and growing the map never copies an object.
+ * ByteArena), its hash, place and length into typed-array pages, and only its value into a page of a
+ * JavaScript array. The string a caller looked it up with dies young, and growing the map never
+ * copies an object.
  *
  * Layout: slots (hash, place, length, value) in pages of PAGE slots that are never moved; an
  * open-addressing table (linear probing, at most half full) of slot numbers; key bytes appended to
@@ -15,32 +16,32 @@
  * again: ~5 ns a key). Deleted keys leave their bytes behind; once they outweigh the live ones the
  * chunks are rewritten.
  *
- * The slot pages are plain arrays of small integers, on the heap but in its large-object space:
- * nothing in them is a pointer, so they cost the collectors nothing per write. Typed arrays would be
- * external memory, and V8 starts a full collection each time external memory grows by 64 MB: with
- * them, collections landed in the 50k and 100k steps of the replication benchmark (p99 11.6 ms there,
- * against 0.6-1.2 ms with plain arrays, 3 rounds each). Only the key bytes (about their length per
- * key) and the table (10-20 bytes per key) are external.
+ * The arena, the table and the number pages come from off-heap.ts, whose memory V8's collection
+ * heuristics do not count. So a new key adds 8 bytes to the heap (its value's cell), where plain
+ * arrays of small integers added 32, and no external-memory total that would start a full collection
+ * (those collections landed in the benchmark's 50k and 100k steps: p99 11.6 ms, with typed arrays
+ * from ordinary ArrayBuffers).
  */
 import { ByteArena, PAGE, PAGE_BITS, PAGE_MASK } from './byte-arena.js';
+import { offHeapFloat64, offHeapInt32 } from './off-heap.js';
 
 const EMPTY = 0;
 const DELETED = -1;
 
 export class ByteKeyMap<V> {
   /** Slot number + 1; EMPTY or DELETED. */
-  #table = new Int32Array(64);
+  #table = offHeapInt32(64);
   #mask = 63;
   /** Table cells not EMPTY (live and DELETED). */
   #filled = 0;
   #size = 0;
 
   // Slots, by page.
-  #hashes: number[][] = [];
-  /** The key bytes' place in the arena. */
-  #places: number[][] = [];
+  #hashes: Int32Array[] = [];
+  /** The key bytes' place in the arena (up to 2^53: beyond 2 GB of key bytes, hence doubles). */
+  #places: Float64Array[] = [];
   /** Key length; -1 for a free slot. */
-  #lengths: number[][] = [];
+  #lengths: Int32Array[] = [];
   #values: (V | undefined)[][] = [];
   #slots = 0;
   #free: number[] = [];
@@ -113,7 +114,7 @@ export class ByteKeyMap<V> {
   }
 
   clear(): void {
-    this.#table = new Int32Array(64);
+    this.#table = offHeapInt32(64);
     this.#mask = 63;
     this.#filled = 0;
     this.#size = 0;
@@ -181,9 +182,9 @@ export class ByteKeyMap<V> {
     const p = s >>> PAGE_BITS;
     const o = s & PAGE_MASK;
     if (p === this.#hashes.length) {
-      this.#hashes.push(new Array<number>(PAGE).fill(0));
-      this.#places.push(new Array<number>(PAGE).fill(0));
-      this.#lengths.push(new Array<number>(PAGE).fill(-1));
+      this.#hashes.push(offHeapInt32(PAGE));
+      this.#places.push(offHeapFloat64(PAGE));
+      this.#lengths.push(offHeapInt32(PAGE).fill(-1));
       this.#values.push(new Array<V | undefined>(PAGE).fill(undefined));
     }
     this.#hashes[p]![o] = h;
@@ -202,7 +203,7 @@ export class ByteKeyMap<V> {
   #rebuildTable(live: number): void {
     let cap = 64;
     while (cap < live * 2.5) cap *= 2;
-    const table = new Int32Array(cap);
+    const table = offHeapInt32(cap);
     const mask = cap - 1;
     const old = this.#table;
     for (let i = 0; i < old.length; i++) {

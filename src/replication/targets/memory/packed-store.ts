@@ -6,15 +6,17 @@
  * PackedEntry objects, Map entries). V8 must mark all of them in every full collection: ~300 ms of
  * marking for the 0.5 GB heap, which on 2 busy cores V8 finishes in one pause of 300-350 ms
  * (measured with --trace-gc-nvp at 100 000 writes/s: mark.full_closure_parallel). Here a key costs
- * the heap a few small integers in pages that hold no pointers; its key and value bytes sit in
- * ByteArenas, its expiry in a Float64Array page. A full collection then has little to mark, however
- * often external memory growth starts one.
+ * the heap one small integer (its record number, in the key map's value page); its key and value bytes sit in
+ * ByteArenas, its expiry in a Float64Array page, all from off-heap.ts (memory V8's collection
+ * heuristics do not count, so the load's few hundred MB start no collection later on). A full
+ * collection then has little to mark.
  *
  * Only the snapshot fills it (add), and it only shrinks afterwards: a key a command touches is taken
  * out (take) and lives on the heap from then on, where commands edit it in place.
  */
 import { ByteArena, PAGE, PAGE_BITS, PAGE_MASK } from './byte-arena.js';
 import { ByteKeyMap } from './byte-key-map.js';
+import { offHeapFloat64, offHeapInt32 } from './off-heap.js';
 import type { EntryType, Unpack } from './dataset.js';
 
 /** A value as PackedEntry holds it before its first use. */
@@ -66,10 +68,10 @@ export class PackedStore {
     const p = r >>> PAGE_BITS;
     const o = r & PAGE_MASK;
     if (p === this.#meta.length) {
-      this.#meta.push(new Int32Array(PAGE));
-      this.#places.push(new Float64Array(PAGE));
-      this.#lengths.push(new Int32Array(PAGE).fill(-1));
-      this.#expiries.push(new Float64Array(PAGE));
+      this.#meta.push(offHeapInt32(PAGE));
+      this.#places.push(offHeapFloat64(PAGE));
+      this.#lengths.push(offHeapInt32(PAGE).fill(-1));
+      this.#expiries.push(offHeapFloat64(PAGE));
     }
     this.#meta[p]![o] = TYPES.indexOf(v.type) | (blobs << BLOBS_SHIFT) | (u << UNPACK_SHIFT);
     this.#places[p]![o] = this.#bytes.put(payload);
