@@ -59,7 +59,8 @@ export class Spool<M = unknown> {
   readonly #memoryMax: number;
   readonly #max: number;
   readonly #now: () => number;
-  #entries: Entry<M>[] = [];
+  /** Entries from #head on; the slots before it are emptied as they are taken. */
+  #entries: (Entry<M> | undefined)[] = [];
   #head = 0;
   #memory = 0;
   #disk = 0;
@@ -192,7 +193,7 @@ export class Spool<M = unknown> {
     // The taken entry's slot lets go of it at once: a chunk left referenced here until the next
     // compaction outlived two young-generation collections, was promoted, and so was freed only by a
     // full collection, whose next start (external memory pressure: 64 MB of such chunks) it hastened.
-    (this.#entries as (Entry<M> | undefined)[])[this.#head] = undefined;
+    this.#entries[this.#head] = undefined;
     this.#head++;
     if (this.#head === this.#entries.length) {
       // Drained, as it is at every read while the target keeps up: start over in the same array.
