@@ -6,10 +6,10 @@
  * PackedEntry objects, Map entries). V8 must mark all of them in every full collection: ~300 ms of
  * marking for the 0.5 GB heap, which on 2 busy cores V8 finishes in one pause of 300-350 ms
  * (measured with --trace-gc-nvp at 100 000 writes/s: mark.full_closure_parallel). Here a key costs
- * the heap one small integer (its record number, in the key map's value page); its key and value bytes sit in
- * ByteArenas, its expiry in a Float64Array page, all from off-heap.ts (memory V8's collection
- * heuristics do not count, so the load's few hundred MB start no collection later on). A full
- * collection then has little to mark.
+ * the heap a few small integers in pages that hold no pointers (its key map's slot); its key and
+ * value bytes sit in ByteArenas, its type, places and expiry in typed-array pages, all from
+ * off-heap.ts (memory V8's collection heuristics do not count, so the load's few hundred MB start no
+ * collection later on). A full collection then has little to mark.
  *
  * Only the snapshot fills it (add), and it only shrinks afterwards: a key a command touches is taken
  * out (take) and lives on the heap from then on, where commands edit it in place.
