@@ -1,14 +1,12 @@
 /**
  * ByteKeyMap behaves as a Map of binary strings for any sequence of sets, deletes and clears (random
  * model check, with keys from a small alphabet so they collide, and long keys), across table rebuilds,
- * slot pages and arena compaction; it refuses keys that are not binary strings. And the off-heap memory
- * it is built from stays out of V8's external-memory total.
+ * slot pages and arena compaction; it refuses keys that are not binary strings.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ByteKeyMap } from '../../src/replication/targets/memory/byte-key-map.js';
-import { offHeapBytes, offHeapFloat64, offHeapInt32 } from '../../src/replication/targets/memory/off-heap.js';
 import { assertSameAsMap, mapOp, runOps } from '../support/map-model.js';
 
 const binaryKey = fc.oneof(
@@ -87,22 +85,4 @@ test('replace gives the value a key had, take removes a key and gives its value'
   assert.equal(m.take('a'), undefined);
   assert.equal(m.size, 0);
   assert.deepEqual([...m], []);
-});
-
-test("off-heap memory is left out of V8's external-memory total (what would start full collections)", () => {
-  // off-heap.ts rests on this: if a Node.js upgrade starts counting SharedArrayBuffer memory, the
-  // mirror's arenas would bring back the collections it avoids (bench/RESULTS.md, replication).
-  const before = process.memoryUsage();
-  const bytes = offHeapBytes(32 << 20);
-  const ints = offHeapInt32(4 << 20);
-  const doubles = offHeapFloat64(2 << 20);
-  const after = process.memoryUsage();
-  assert.ok(after.external - before.external < 8 << 20, `external grew by ${after.external - before.external} bytes`);
-  assert.ok(after.arrayBuffers - before.arrayBuffers >= 64 << 20, 'process.memoryUsage().arrayBuffers still shows it');
-  bytes[0] = 1;
-  bytes.write('key', 1, 'latin1');
-  assert.equal(bytes.toString('latin1', 0, 4), '\x01key');
-  ints[ints.length - 1] = -1;
-  doubles[doubles.length - 1] = 2 ** 40;
-  assert.deepEqual([ints[0], ints.at(-1), doubles.at(-1)], [0, -1, 2 ** 40]);
 });
